@@ -1,0 +1,9 @@
+// Registration of the CLI's command groups (each in its own file).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cli {
+// Adds `pki` and its verbs. Each verb sets `run` to the action to execute after parsing.
+void add_pki_commands(CLI::App& app, std::function<int()>& run);
+} // namespace cli

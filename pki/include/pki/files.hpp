@@ -1,0 +1,43 @@
+// File helpers with tlsmatrix's guarantees: errors name the file, writes are atomic, keys are 0600.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace pki {
+
+// Whole file; throws Error(Errc::io) naming the path.
+[[nodiscard]] std::string read_file(const std::filesystem::path& path);
+
+// Writes to a temporary sibling then renames it over `path`; `mode` applies from creation on,
+// so a private key is never readable by others, not even for a moment.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                       std::filesystem::perms mode = std::filesystem::perms::owner_read |
+                                                     std::filesystem::perms::owner_write |
+                                                     std::filesystem::perms::group_read |
+                                                     std::filesystem::perms::others_read);
+
+inline constexpr std::filesystem::perms private_mode =
+    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+
+// A directory that is removed with everything in it unless release()d.
+class TempDir {
+public:
+  // Created next to `near` (same filesystem, so a later rename is atomic).
+  explicit TempDir(const std::filesystem::path& near);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  void release() { path_.clear(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+// Replaces directory `target` by `staged` as atomically as the filesystem allows: a crash leaves
+// either the old or the new tree in place, never a mix.
+void replace_directory(const std::filesystem::path& staged, const std::filesystem::path& target);
+
+} // namespace pki

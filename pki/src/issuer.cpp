@@ -1,0 +1,151 @@
+// PKI issuance: the only place that decides which randomness stream each artefact draws from,
+// which is what makes --seed output byte-identical.
+#include "pki/issuer.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "pki/error.hpp"
+#include "pki/random.hpp"
+
+namespace pki {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs fn(i) for i in [0, n) on `jobs` threads; rethrows the first exception.
+template <class F> void parallel_for(std::size_t n, unsigned jobs, F fn) {
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) {
+      try {
+        fn(i);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = n;
+      }
+    }
+  };
+  const unsigned threads = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(n)));
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+struct KeyJob {
+  std::string label; // entity name, or "<name>#mismatch"
+  KeyType type;
+  std::optional<PrivateKey> key;
+  bool cached = false;
+};
+
+} // namespace
+
+const IssuedEntity& IssuedPki::at(std::string_view name) const {
+  for (const auto& e : entities)
+    if (e.plan->name == name) return e;
+  throw tlsmatrix::Error(tlsmatrix::Errc::invalid_input, "no entity named \"" + std::string(name) + "\"");
+}
+
+IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
+  IssuedPki pki{std::move(spec), options.seed, {}, {}, {}};
+  const Spec& s = pki.spec;
+  const std::string seed = options.seed.value_or("");
+  const unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+
+  // 1. Keys: one job per entity that owns a key, plus the wrong keys of key_mismatch entities.
+  auto start = Clock::now();
+  std::vector<KeyJob> key_jobs;
+  std::map<std::string, std::size_t> job_of;
+  for (const auto& e : s.entities) {
+    if (!e.key_from) {
+      job_of[e.name] = key_jobs.size();
+      key_jobs.push_back({e.name, e.key_type, std::nullopt, false});
+    }
+    if (e.mismatched_key) {
+      job_of[e.name + "#mismatch"] = key_jobs.size();
+      key_jobs.push_back({e.name + "#mismatch", e.key_type, std::nullopt, false});
+    }
+  }
+  std::optional<KeyCache> cache;
+  if (options.key_cache) cache.emplace(*options.key_cache);
+  parallel_for(key_jobs.size(), jobs, [&](std::size_t i) {
+    auto& job = key_jobs[i];
+    std::optional<DeterministicRandom> rng;
+    if (options.seed) rng.emplace(seed, "key:" + job.label);
+    job.key = cache ? cache->get_or_generate(seed, job.label, job.type, &job.cached)
+                    : PrivateKey::generate(job.type);
+  });
+  for (const auto& job : key_jobs) (job.cached ? pki.stats.keys_from_cache : pki.stats.keys_generated)++;
+  pki.stats.key_seconds = seconds_since(start);
+
+  // 2. Certificates, issuers first (the spec is already in that order).
+  start = Clock::now();
+  std::map<std::string, std::size_t> index;
+  for (const auto& plan : s.entities) {
+    const PrivateKey& key = *key_jobs[job_of.at(plan.key_from.value_or(plan.name))].key;
+    CertificateSettings settings = plan.cert;
+    std::optional<DeterministicRandom> rng;
+    if (options.seed) rng.emplace(seed, "cert:" + plan.name);
+    if (!plan.serial_given) {
+      settings.serial.assign(16, 0);
+      random_bytes(settings.serial);
+      settings.serial[0] = static_cast<std::uint8_t>((settings.serial[0] & 0x7f) | 0x40); // positive, 16 bytes
+    }
+    const IssuedEntity* issuer = plan.issuer ? &pki.entities[index.at(*plan.issuer)] : nullptr;
+    auto cert = [&] {
+      try {
+        return build_certificate(settings, key, issuer ? &issuer->cert : nullptr,
+                                 issuer ? issuer->key : key);
+      } catch (const tlsmatrix::Error& e) {
+        throw tlsmatrix::Error(e.code(), s.origin + ": " + plan.pointer + ": " + e.what());
+      }
+    }();
+    IssuedEntity issued{&plan, key, key, cert, {}, std::nullopt};
+    if (plan.mismatched_key) issued.key_file = *key_jobs[job_of.at(plan.name + "#mismatch")].key;
+    if (issuer) {
+      if (issuer->plan->issuer) issued.intermediates.push_back(issuer->cert);
+      issued.intermediates.insert(issued.intermediates.end(), issuer->intermediates.begin(),
+                                  issuer->intermediates.end());
+      issued.root = issuer->root ? issuer->root : std::optional(issuer->cert);
+    }
+    index[plan.name] = pki.entities.size();
+    pki.entities.push_back(std::move(issued));
+  }
+
+  // 3. One CRL per CA with the entities it issued that are revoked.
+  for (const auto& ca : pki.entities) {
+    if (!ca.plan->crl) continue;
+    CrlSettings crl{ca.plan->crl->this_update, ca.plan->crl->next_update, ca.plan->crl->number,
+                    ca.plan->crl->digest, {}};
+    for (const auto& e : pki.entities) {
+      if (e.plan->issuer != ca.plan->name || !e.plan->revocation) continue;
+      RevokedEntry entry;
+      entry.serial = e.cert.serial();
+      entry.revocation_date = e.plan->revocation->date;
+      entry.reason = e.plan->revocation->reason;
+      crl.revoked.push_back(std::move(entry));
+    }
+    if (ca.plan->crl->digest == "md5" && !is_rsa(ca.key.type())) crl.digest = "sha256";
+    std::optional<DeterministicRandom> rng;
+    if (options.seed) rng.emplace(seed, "crl:" + ca.plan->name);
+    pki.crls.emplace(ca.plan->name, build_crl(crl, ca.cert, ca.key));
+  }
+  pki.stats.cert_seconds = seconds_since(start);
+  return pki;
+}
+
+} // namespace pki

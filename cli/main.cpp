@@ -26,6 +26,7 @@ struct CommandPosition {
   const CLI::App* command = nullptr;
   std::string path = "tlsmatrix";
   std::string unknown_word;
+  std::string unknown_option;
 };
 
 CommandPosition locate(const CLI::App& app, int argc, char** argv) {
@@ -33,7 +34,13 @@ CommandPosition locate(const CLI::App& app, int argc, char** argv) {
   at.command = &app;
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
-    if (word.empty() || word.front() == '-') continue; // the levels with verbs take only flags
+    if (word.empty() || word.front() == '-') {
+      // The levels with verbs take only flags, so any word of theirs is an option or a verb.
+      if (at.unknown_option.empty() && word.size() > 1 &&
+          at.command->get_option_no_throw(word.substr(0, word.find('='))) == nullptr)
+        at.unknown_option = word;
+      continue;
+    }
     const CLI::App* next = nullptr;
     for (const CLI::App* sub : at.command->get_subcommands([](const CLI::App*) { return true; }))
       if (sub->check_name(word)) next = sub;
@@ -60,6 +67,9 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
   std::string message = e.what();
   if (!at.unknown_word.empty())
     message = "unknown command \"" + at.unknown_word + "\" (expected one of " +
+              command_names(*at.command) + ")";
+  else if (message == "A subcommand is required" && !at.unknown_option.empty())
+    message = "unknown option \"" + at.unknown_option + "\" (and expected a command: " +
               command_names(*at.command) + ")";
   else if (message == "A subcommand is required")
     message = "expected a command: " + command_names(*at.command);

@@ -115,7 +115,7 @@ int list_defects(bool as_json) {
   for (const auto& d : pki::defect_catalog()) {
     std::string profiles;
     for (auto p : d.applies_to) profiles += (profiles.empty() ? "" : ",") + std::string(pki::profile_name(p));
-    std::cout << pad(std::string(d.name), 30) << d.summary << "\n"
+    std::cout << pad(std::string(d.name) + " ", 30) << d.summary << "\n" // a space even after a long name
               << pad("", 30) << "on: " << profiles << "; reason: " << d.reason << "; openssl: "
               << d.openssl_error << " " << d.openssl_error_name << "\n";
     if (!d.note.empty()) std::cout << pad("", 30) << "note: " << d.note << "\n";

@@ -14,6 +14,7 @@
 #include "pki/defects.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
+#include "pki/ossl.hpp"
 
 namespace pki {
 namespace {
@@ -170,6 +171,11 @@ private:
   std::string_view origin_;
 };
 
+// "a server", "an intermediate": for messages.
+std::string a_profile(Profile p) {
+  return (p == Profile::intermediate ? "an " : "a ") + std::string(profile_name(p));
+}
+
 std::optional<Profile> parse_profile(std::string_view s) {
   if (s == "root") return Profile::root;
   if (s == "intermediate") return Profile::intermediate;
@@ -208,12 +214,25 @@ Bytes parse_hex(const Node& node, std::string_view what) {
   return out;
 }
 
+// The times an X.509 GeneralizedTime (4-digit year) can hold.
+const TimePoint earliest_time = std::chrono::sys_days(std::chrono::year(0) / 1 / 1);
+const TimePoint latest_time = std::chrono::sys_days(std::chrono::year(9999) / 12 / 31) + std::chrono::seconds(86399);
+
+bool encodable_time(TimePoint t) { return t >= earliest_time && t <= latest_time; }
+
+int year_of(TimePoint t) {
+  return static_cast<int>(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(t)).year());
+}
+
 TimePoint parse_time_node(const Node& node, TimePoint now) {
   const auto text = node.string();
   const auto t = parse_time(text, now);
   if (!t)
     node.fail("expected a time: \"now\", an offset such as \"-30d\" or \"+1y\" (s, m, h, d, y), or "
               "\"2026-01-31T12:00:00Z\", got \"" + text + "\"");
+  if (!encodable_time(*t))
+    node.fail("expected a time from year 0000 to 9999 (what a certificate can encode), got \"" + text +
+              "\", year " + std::to_string(year_of(*t)));
   return *t;
 }
 
@@ -234,7 +253,12 @@ bool is_dotted_oid(std::string_view s) {
       return false;
     }
   }
-  return dots >= 1;
+  if (dots < 1) return false;
+  // The arcs' rules (first arc 0-2, second below 40 under 0 and 1, sizes): OpenSSL's encoder
+  // decides, here rather than at issuance.
+  const ossl::Asn1ObjectPtr obj(OBJ_txt2obj(std::string(s).c_str(), 1));
+  if (!obj) ossl::clear_errors();
+  return obj != nullptr;
 }
 
 std::string join_names(const std::vector<std::string_view>& names) {
@@ -454,8 +478,8 @@ private:
       const auto& issuer_profile = field(raw_.at(*issuer), "profile");
       const auto ip = issuer_profile ? parse_profile(issuer_profile->string()) : std::nullopt;
       if (ip && !is_ca(*ip))
-        field(raw, "issuer")->fail("expected a CA (root or intermediate), but \"" + *issuer + "\" is a " +
-                                   std::string(profile_name(*ip)) + " certificate");
+        field(raw, "issuer")->fail("expected a CA (root or intermediate), but \"" + *issuer + "\" is " +
+                                   a_profile(*ip) + " certificate");
     }
     if (auto n = field(raw, "description")) p.description = n->string();
 
@@ -651,7 +675,7 @@ private:
     if (auto n = field(raw, "trusted")) {
       p.trusted = n->boolean();
       if (p.profile != Profile::root)
-        n->fail("expected no \"trusted\" on a " + std::string(profile_name(p.profile)) +
+        n->fail("expected no \"trusted\" on " + a_profile(p.profile) +
                 " certificate: only a root can be a trust anchor");
     }
     if (auto n = field(raw, "revocation")) {
@@ -670,7 +694,7 @@ private:
     }
     if (auto n = field(raw, "crl")) {
       if (!is_ca(p.profile))
-        n->fail("expected no \"crl\" on a " + std::string(profile_name(p.profile)) +
+        n->fail("expected no \"crl\" on " + a_profile(p.profile) +
                 " certificate: only CAs (root, intermediate) issue CRLs");
       n->only_keys({"this_update", "next_update", "number"});
       if (n->has("this_update")) p.crl->this_update = parse_time_node(n->child("this_update"), spec_.now);
@@ -742,9 +766,16 @@ private:
                     std::string(key_type_name(signer.key_type)) +
                     " (ECDSA and EdDSA have no MD5 variant): expected \"issuer\" to be an RSA CA");
       }
+      // Defaults are relative to "now": a far --now can push them past year 9999.
+      for (const auto& [what, t] : {std::pair{"notBefore", p.cert.not_before}, {"notAfter", p.cert.not_after},
+                                    {"the CRL's thisUpdate", p.crl ? p.crl->this_update : spec_.now},
+                                    {"the CRL's nextUpdate", p.crl ? p.crl->next_update : spec_.now}})
+        if (!encodable_time(t))
+          self.fail("expected " + std::string(what) + " from year 0000 to 9999, got year " +
+                    std::to_string(year_of(t)) + " (from the profile defaults and \"now\" " + format_time(spec_.now) + ")");
       if (p.cert.version == 1 && !is_ca(p.profile))
         (field(raw, "version") ? *field(raw, "version") : self)
-            .fail("expected version 3 on a " + std::string(profile_name(p.profile)) +
+            .fail("expected version 3 on " + a_profile(p.profile) +
                   " certificate: version 1 is only for CAs (see the v1_issuer defect); leaves need extensions");
     }
   }

@@ -161,6 +161,16 @@ TEST(CliUsage, RelativeNowIsRejected) {
   EXPECT_TRUE(entries_of(dir.path()).empty()) << "nothing is written";
 }
 
+TEST(CliUsage, NowSoLateThatDefaultsPassYear9999IsInvalidInput) {
+  const ScratchDir dir;
+  const auto r = tlsmatrix(
+      {"pki", "generate", "--now", "9999-01-01T00:00:00Z", "--out", (dir / "out").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "<built-in default spec>: /entities/")) << r.err;
+  EXPECT_TRUE(contains(r.err, "from year 0000 to 9999")) << r.err;
+  EXPECT_TRUE(entries_of(dir.path()).empty());
+}
+
 TEST(CliUsage, UnknownFormatIsRejected) {
   const ScratchDir dir;
   const auto r =

@@ -290,7 +290,6 @@ public:
 
   Spec run() {
     root_.only_keys({"version", "description", "defaults", "server_name", "p12_password", "entities"});
-    root_.expect_object();
     if (!root_.has("version")) root_.missing("version", "1 (the version of the spec format)");
     if (const Node v = root_.child("version"); !v.value().is_number_integer() || v.value() != 1)
       v.fail("expected 1, got " + v.value().dump() + " (this tool reads version 1 specs)");

@@ -1,4 +1,5 @@
 // `tlsmatrix pki …`: generate, check, defects, show.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -114,7 +115,7 @@ int list_defects(bool as_json) {
   for (const auto& d : pki::defect_catalog()) {
     std::string profiles;
     for (auto p : d.applies_to) profiles += (profiles.empty() ? "" : ",") + std::string(pki::profile_name(p));
-    std::cout << pad(std::string(d.name), 30) << d.summary << "\n"
+    std::cout << pad(std::string(d.name) + " ", 30) << d.summary << "\n" // a space even after a long name
               << pad("", 30) << "on: " << profiles << "; reason: " << d.reason << "; openssl: "
               << d.openssl_error << " " << d.openssl_error_name << "\n";
     if (!d.note.empty()) std::cout << pad("", 30) << "note: " << d.note << "\n";
@@ -122,16 +123,41 @@ int list_defects(bool as_json) {
   return 0;
 }
 
+// Words that can only mean a file, so a missing one is reported as a missing file, not as an
+// unknown entity (entity names have no '/' and these suffixes are not used for them).
+bool looks_like_path(const std::string& what) {
+  if (what.find('/') != std::string::npos) return true;
+  for (const char* suffix : {".pem", ".crt", ".cer", ".der"})
+    if (what.ends_with(suffix)) return true;
+  return false;
+}
+
+int show_entity(const std::string& what, const std::string& dir, const nlohmann::json& manifest,
+                pki::TimePoint now);
+
 int show(const std::string& what, const std::string& dir) {
   const auto now = pki::current_time();
   std::error_code ec;
+  if (fs::is_directory(what, ec))
+    throw Error(Errc::invalid_input, "\"" + what + "\" is a directory: expected an entity name (with "
+                                     "--pki " + what + ") or a certificate file");
+  if (!fs::exists(what, ec) && looks_like_path(what))
+    throw Error(Errc::invalid_input, what + ": no such file (expected a certificate file, PEM or DER, "
+                                            "or the name of an entity in --pki DIR)");
   if (fs::is_regular_file(what, ec)) {
     const std::string data = pki::read_file(what);
     std::vector<pki::Certificate> certs;
-    if (data.find("-----BEGIN") != std::string::npos)
+    if (data.find("-----BEGIN") != std::string::npos) {
+      if (data.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+        const auto begin = data.find("-----BEGIN");
+        const auto label = data.substr(begin, data.find('\n', begin) - begin);
+        throw Error(Errc::invalid_input, what + ": no certificate in this PEM file (it holds \"" + label +
+                                             "\"); `pki show` reads certificates");
+      }
       certs = pki::Certificate::all_from_pem(data, what);
-    else
+    } else {
       certs.push_back(pki::Certificate::from_der(pki::Bytes(data.begin(), data.end()), what));
+    }
     for (std::size_t i = 0; i < certs.size(); ++i) {
       std::cout << what << (certs.size() > 1 ? " [" + std::to_string(i) + "]" : "") << ":\n"
                 << pki::format_summary(pki::summarize(certs[i], now));
@@ -149,9 +175,36 @@ int show(const std::string& what, const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(Errc::invalid_input, manifest_path.string() + ": not valid JSON: " + e.what());
   }
+  try {
+    return show_entity(what, dir, manifest, now);
+  } catch (const nlohmann::json::exception& e) {
+    // A manifest from another version or edited by hand: say which file, not "internal error".
+    throw Error(Errc::invalid_input, manifest_path.string() + ": not a tlsmatrix manifest (" + e.what() +
+                                         "); regenerate it with `tlsmatrix pki generate`");
+  }
+}
+
+int show_entity(const std::string& what, const std::string& dir, const nlohmann::json& manifest,
+                pki::TimePoint now) {
+  const fs::path manifest_path = fs::path(dir) / "manifest.json";
   const auto& entities = manifest.at("entities");
-  if (!entities.contains(what))
-    throw Error(Errc::invalid_input, "no entity named \"" + what + "\" in " + manifest_path.string());
+  if (!entities.contains(what)) {
+    // All names of a small PKI; of a large one those that contain the word asked for, are
+    // contained in it, or share most of its beginning (a typo near the end).
+    auto similar = [&](const std::string& name) {
+      const auto mismatch = std::mismatch(what.begin(), what.end(), name.begin(), name.end());
+      const auto common = static_cast<std::size_t>(mismatch.first - what.begin());
+      return name.find(what) != std::string::npos || what.find(name) != std::string::npos ||
+             (common >= 4 && common + 3 >= what.size());
+    };
+    std::string names;
+    for (const auto& [name, _] : entities.items())
+      if (entities.size() <= 12 || similar(name)) names += (names.empty() ? "" : ", ") + name;
+    throw Error(Errc::invalid_input,
+                "no entity named \"" + what + "\" in " + manifest_path.string() +
+                    (names.empty() ? "" : entities.size() <= 12 ? " (entities: " + names + ")"
+                                                                : " (similar: " + names + ")"));
+  }
   const auto& entry = entities.at(what);
   const auto cert_path = fs::path(dir) / entry.at("files").at("cert").get<std::string>();
   const auto cert = pki::Certificate::from_pem(pki::read_file(cert_path), cert_path.string());
@@ -187,7 +240,10 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
   auto* g = pki_cmd->add_subcommand("generate", "Issue a whole PKI from a JSON spec into a directory");
   g->add_option("--spec", gen->spec, "PKI spec (JSON); default: the built-in default spec")
       ->check(CLI::ExistingFile);
-  g->add_option("--out", gen->out, "Output directory, replaced atomically")->capture_default_str();
+  g->add_option("--out", gen->out,
+                "Output directory (a relative path is relative to the current directory), replaced "
+                "atomically: a failed run leaves the previous one intact")
+      ->capture_default_str();
   g->add_option("--now", gen->now, "Pin \"now\" (UTC, e.g. 2026-01-31T12:00:00Z) for reproducible validity");
   g->add_option("--seed", gen->seed, "Deterministic keys, serials and signatures (with --now: byte-identical output)");
   g->add_option("--key-cache", gen->key_cache, "Directory that keeps keys between runs (makes RSA fast)");
@@ -195,14 +251,18 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
       ->capture_default_str();
   g->add_option("--jobs", gen->jobs, "Key-generation threads (0 = one per core)")->capture_default_str();
   g->add_flag("-q,--quiet", gen->quiet, "Print nothing on success");
-  g->footer("Files per entity: NAME.crt.pem, NAME.key.pem (PKCS#8, mode 0600), NAME.chain.pem "
+  g->footer("With no options, issues the built-in default PKI (scenarios/pki/default.json) into "
+            "results/pki under the current directory.\n"
+            "Files per entity: NAME.crt.pem, NAME.key.pem (PKCS#8, mode 0600), NAME.chain.pem "
             "(leaf + intermediates), NAME.fullchain.pem (+ root), NAME.der, NAME.p12 (password from the "
-            "spec, default \"tlsmatrix\"); per CA NAME.crl.pem; trust-anchors.pem, crls.pem, manifest.json.");
+            "spec, default \"tlsmatrix\"); per CA NAME.crl.pem; trust-anchors.pem, crls.pem, manifest.json.\n");
   g->callback([gen, &run] { run = [gen] { return generate(*gen); }; });
 
   auto check_spec = std::make_shared<std::string>();
   auto* c = pki_cmd->add_subcommand("check", "Validate a PKI spec without issuing anything");
-  c->add_option("spec", *check_spec, "PKI spec (JSON)")->required()->check(CLI::ExistingFile);
+  c->add_option("spec", *check_spec, "PKI spec (JSON) to validate")->required()->check(CLI::ExistingFile);
+  c->footer("Errors name the file, the JSON pointer of the offending value and what was expected, "
+            "e.g. my.json: /entities/server/key: expected one of … (exit code 2).\n");
   c->callback([check_spec, &run] {
     run = [check_spec] {
       const auto spec = pki::load_spec(*check_spec, pki::current_time());
@@ -219,9 +279,11 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
   auto show_what = std::make_shared<std::string>();
   auto show_dir = std::make_shared<std::string>("results/pki");
   auto* s = pki_cmd->add_subcommand("show", "Summarise a certificate: what is special about it");
-  s->add_option("what", *show_what, "Entity name (looked up in --pki) or a certificate file (PEM or DER)")
+  s->add_option("certificate", *show_what,
+                "Entity name (looked up in --pki DIR's manifest.json) or a certificate file (PEM or DER)")
       ->required();
-  s->add_option("--pki", *show_dir, "PKI directory with manifest.json")->capture_default_str();
+  s->add_option("--pki", *show_dir, "PKI directory written by `pki generate`, with manifest.json")
+      ->capture_default_str();
   s->callback([show_what, show_dir, &run] { run = [show_what, show_dir] { return show(*show_what, *show_dir); }; });
 }
 

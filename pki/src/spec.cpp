@@ -3,14 +3,18 @@
 #include "pki/spec.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <functional>
 #include <set>
 
 #include <nlohmann/json.hpp>
+#include <openssl/asn1.h>
+#include <openssl/objects.h>
 
 #include "pki/defects.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
+#include "pki/ossl.hpp"
 
 namespace pki {
 namespace {
@@ -26,6 +30,50 @@ std::string escape_pointer(std::string_view token) {
     else if (c == '/') out += "~1";
     else out += c;
   }
+  return out;
+}
+
+// Levenshtein distance, for "did you mean" hints on typos.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean \"issuer\"?)" when one candidate is a plausible typo of `got`, else "".
+template <class Names> std::string did_you_mean(std::string_view got, const Names& candidates) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, got.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::string_view name(c);
+    const std::size_t d = edit_distance(got, name);
+    if (d < best_distance) best_distance = d, best = std::string(name);
+  }
+  return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
+}
+
+std::vector<std::string> split_names(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const auto comma = list.find(", ");
+    out.emplace_back(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 2);
+  }
+  return out;
+}
+
+std::vector<std::string_view> defect_names() {
+  std::vector<std::string_view> out;
+  for (const auto& d : defect_catalog()) out.push_back(d.name);
   return out;
 }
 
@@ -47,7 +95,11 @@ public:
 
   [[noreturn]] void fail(const std::string& message) const {
     throw Error(Errc::invalid_input, std::string(origin_) + ": " +
-                                         (pointer_.empty() ? "/" : pointer_) + ": " + message);
+                                         (pointer_.empty() ? "top level" : pointer_) + ": " + message);
+  }
+  // A required member is absent: the message names the pointer it should have been at.
+  [[noreturn]] void missing(std::string_view key, const std::string& expected) const {
+    Node(*value_, pointer_ + "/" + escape_pointer(key), origin_).fail("missing; expected " + expected);
   }
   [[nodiscard]] const json& value() const { return *value_; }
   [[nodiscard]] const std::string& pointer() const { return pointer_; }
@@ -76,7 +128,7 @@ public:
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
         Node(value_->at(key), pointer_ + "/" + escape_pointer(key), origin_)
-            .fail("unknown key (expected one of " + list + ")");
+            .fail("unknown key" + did_you_mean(key, allowed) + "; expected one of " + list);
       }
     }
   }
@@ -90,6 +142,9 @@ public:
   }
   [[nodiscard]] long long integer(long long min, long long max) const {
     if (!value_->is_number_integer()) fail("expected an integer, got " + type_name(*value_));
+    if (value_->is_number_unsigned() && value_->get<unsigned long long>() > LLONG_MAX)
+      fail("expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
+           ", got " + value_->dump());
     const auto v = value_->get<long long>();
     if (v < min || v > max)
       fail("expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
@@ -102,11 +157,11 @@ public:
     for (std::size_t i = 0; i < value_->size(); ++i) out.push_back(element(i).string());
     return out;
   }
-  template <class F> auto one_of(std::string_view what, const std::string& names, F parse) const {
+  template <class F> auto one_of(const std::string& names, F parse) const {
     const auto text = string();
     auto parsed = parse(text);
-    if (!parsed) fail("expected one of " + names + ", got \"" + text + "\"");
-    (void)what;
+    if (!parsed)
+      fail("expected one of " + names + ", got \"" + text + "\"" + did_you_mean(text, split_names(names)));
     return *parsed;
   }
 
@@ -116,12 +171,26 @@ private:
   std::string_view origin_;
 };
 
+// "a server", "an intermediate": for messages.
+std::string a_profile(Profile p) {
+  return (p == Profile::intermediate ? "an " : "a ") + std::string(profile_name(p));
+}
+
 std::optional<Profile> parse_profile(std::string_view s) {
   if (s == "root") return Profile::root;
   if (s == "intermediate") return Profile::intermediate;
   if (s == "server") return Profile::server;
   if (s == "client") return Profile::client;
   return std::nullopt;
+}
+
+KeyType parse_key_node(const Node& node) {
+  const auto text = node.string();
+  if (text == "rsa-1024")
+    node.fail("expected one of " + key_type_names() +
+              ", got \"rsa-1024\" (a 1024-bit key is a defect: add \"weak_key_rsa1024\" to "
+              "\"defects\" instead)");
+  return node.one_of(key_type_names(), [](const std::string& s) { return parse_key_type(s); });
 }
 
 bool valid_entity_name(std::string_view name) {
@@ -137,11 +206,22 @@ Bytes parse_hex(const Node& node, std::string_view what) {
   std::erase(text, ':');
   if (text.empty() || text.size() % 2 != 0 ||
       !std::all_of(text.begin(), text.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
-    node.fail("expected " + std::string(what) + " as an even number of hex digits");
+    node.fail("expected " + std::string(what) + " as an even number of hex digits, got \"" +
+              node.string() + "\"");
   Bytes out;
   for (std::size_t i = 0; i < text.size(); i += 2)
     out.push_back(static_cast<std::uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
   return out;
+}
+
+// The times an X.509 GeneralizedTime (4-digit year) can hold.
+const TimePoint earliest_time = std::chrono::sys_days(std::chrono::year(0) / 1 / 1);
+const TimePoint latest_time = std::chrono::sys_days(std::chrono::year(9999) / 12 / 31) + std::chrono::seconds(86399);
+
+bool encodable_time(TimePoint t) { return t >= earliest_time && t <= latest_time; }
+
+int year_of(TimePoint t) {
+  return static_cast<int>(std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(t)).year());
 }
 
 TimePoint parse_time_node(const Node& node, TimePoint now) {
@@ -150,6 +230,9 @@ TimePoint parse_time_node(const Node& node, TimePoint now) {
   if (!t)
     node.fail("expected a time: \"now\", an offset such as \"-30d\" or \"+1y\" (s, m, h, d, y), or "
               "\"2026-01-31T12:00:00Z\", got \"" + text + "\"");
+  if (!encodable_time(*t))
+    node.fail("expected a time from year 0000 to 9999 (what a certificate can encode), got \"" + text +
+              "\", year " + std::to_string(year_of(*t)));
   return *t;
 }
 
@@ -170,7 +253,12 @@ bool is_dotted_oid(std::string_view s) {
       return false;
     }
   }
-  return dots >= 1;
+  if (dots < 1) return false;
+  // The arcs' rules (first arc 0-2, second below 40 under 0 and 1, sizes): OpenSSL's encoder
+  // decides, here rather than at issuance.
+  const ossl::Asn1ObjectPtr obj(OBJ_txt2obj(std::string(s).c_str(), 1));
+  if (!obj) ossl::clear_errors();
+  return obj != nullptr;
 }
 
 std::string join_names(const std::vector<std::string_view>& names) {
@@ -202,21 +290,24 @@ public:
 
   Spec run() {
     root_.only_keys({"version", "description", "defaults", "server_name", "p12_password", "entities"});
-    if (!root_.has("version")) root_.fail("missing \"version\" (this tool reads version 1)");
-    if (root_.child("version").integer(1, 1000) != 1)
-      root_.child("version").fail("unsupported version (this tool reads version 1)");
+    if (!root_.has("version")) root_.missing("version", "1 (the version of the spec format)");
+    if (const Node v = root_.child("version"); !v.value().is_number_integer() || v.value() != 1)
+      v.fail("expected 1, got " + v.value().dump() + " (this tool reads version 1 specs)");
     if (root_.has("description")) (void)root_.child("description").string();
-    if (root_.has("server_name")) spec_.server_name = root_.child("server_name").string();
+    if (root_.has("server_name")) spec_.server_name = parse_server_name(root_.child("server_name"));
     if (root_.has("p12_password")) spec_.p12_password = root_.child("p12_password").string();
     if (root_.has("defaults")) parse_defaults(root_.child("defaults"));
-    if (!root_.has("entities")) root_.fail("missing \"entities\"");
+    if (!root_.has("entities"))
+      root_.missing("entities", "an object of entities such as {\"root\": {\"profile\": \"root\"}}");
     const Node entities = root_.child("entities");
     entities.expect_object();
-    if (entities.value().empty()) entities.fail("a spec needs at least one entity");
+    if (entities.value().empty())
+      entities.fail("expected at least one entity such as \"root\": {\"profile\": \"root\"}, got {}");
     for (const auto& [name, _] : entities.value().items()) {
       const Node e = entities.child(name);
       if (!valid_entity_name(name))
-        e.fail("entity names use letters, digits, '_', '-' and '.' (they become file names)");
+        e.fail("expected an entity name of 1 to 64 letters, digits, '_', '-' and '.', not starting "
+               "with '.' (it becomes a file name), got \"" + name + "\"");
       e.only_keys(entity_keys);
     }
     for (const auto& [name, _] : entities.value().items()) resolve_raw(name, {});
@@ -228,15 +319,28 @@ private:
   void parse_defaults(const Node& d) {
     d.only_keys({"key", "digest"});
     if (d.has("key"))
-      default_key_ = d.child("key").one_of("key", key_type_names(),
-                                           [](const std::string& s) { return parse_key_type(s); });
+      default_key_ = parse_key_node(d.child("key"));
     if (d.has("digest")) default_digest_ = parse_digest(d.child("digest"));
+  }
+
+  // The name server certificates are issued for and verified against; it becomes a DNS SAN and
+  // a CN, so it is held to host-name characters (a '/' or ',' would inject into either).
+  static std::string parse_server_name(const Node& n) {
+    const auto s = n.string();
+    const bool ok = !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '*';
+    });
+    if (!ok)
+      n.fail("expected a host name of 1 to 64 characters (letters, digits, '.', '-', '_', '*') such "
+             "as localhost, got \"" + s + "\"");
+    return s;
   }
 
   static std::string parse_digest(const Node& n) {
     const auto s = n.string();
     if (s != "sha256" && s != "sha384" && s != "sha512" && s != "sha1" && s != "md5")
-      n.fail("expected one of sha256, sha384, sha512, sha1, md5, got \"" + s + "\"");
+      n.fail("expected one of sha256, sha384, sha512, sha1, md5, got \"" + s + "\"" +
+             did_you_mean(s, std::vector<std::string>{"sha256", "sha384", "sha512", "sha1", "md5"}));
     return s;
   }
 
@@ -249,11 +353,12 @@ private:
     if (e.has("from")) {
       const Node from = e.child("from");
       const std::string base = from.string();
-      if (!root_.child("entities").has(base)) from.fail("no entity named \"" + base + "\"");
+      check_reference(from, base);
       if (std::find(visiting.begin(), visiting.end(), base) != visiting.end()) {
         std::string cycle;
         for (const auto& v : visiting) cycle += v + " -> ";
-        from.fail("derivation cycle: " + cycle + base);
+        from.fail("derivation cycle: " + cycle + base + " (expected \"from\" chains to end at an "
+                  "entity without \"from\")");
       }
       raw = resolve_raw(base, visiting);
       raw.fields.erase("description");
@@ -264,6 +369,16 @@ private:
       raw.fields[key] = {&value, e.pointer() + "/" + escape_pointer(key)};
     }
     return raw_.emplace(name, std::move(raw)).first->second;
+  }
+
+  // `name` must be an entity of the spec.
+  void check_reference(const Node& n, const std::string& name) const {
+    const Node entities = root_.child("entities");
+    if (entities.has(name)) return;
+    std::vector<std::string> names;
+    for (const auto& [key, _] : entities.value().items()) names.push_back(key);
+    n.fail("expected the name of an entity under /entities, got \"" + name + "\"" +
+           did_you_mean(name, names));
   }
 
   std::optional<Node> field(const RawEntity& raw, std::string_view key) const {
@@ -279,32 +394,52 @@ private:
       const auto& raw = raw_.at(name);
       std::optional<std::string> issuer;
       const bool self_signed = declares_defect(raw, "self_signed");
-      if (auto n = field(raw, "issuer"); n && !self_signed) {
-        issuer = n->string();
-        if (!entities.has(*issuer)) n->fail("no entity named \"" + *issuer + "\"");
-        if (*issuer == name) n->fail("an entity cannot name itself as issuer (omit \"issuer\" for a self-signed root)");
+      if (auto n = field(raw, "issuer")) {
+        // Checked even when self_signed drops it: a dangling name is a typo either way.
+        const auto named = n->string();
+        check_reference(*n, named);
+        if (named == name)
+          n->fail("expected the name of another entity, got \"" + name +
+                  "\" itself (a root has no \"issuer\"; a self-signed leaf has the self_signed defect)");
+        if (!self_signed) issuer = named;
       }
       issuer_of[name] = issuer;
     }
+    // Each stack entry: an entity and the field ("issuer" or "from") that led on from it.
+    struct Step {
+      std::string name;
+      std::string via;
+    };
     std::set<std::string> done;
-    std::function<void(const std::string&, std::vector<std::string>&)> visit =
-        [&](const std::string& name, std::vector<std::string>& stack) {
+    std::function<void(const std::string&, std::vector<Step>&)> visit =
+        [&](const std::string& name, std::vector<Step>& stack) {
           if (done.contains(name)) return;
-          if (std::find(stack.begin(), stack.end(), name) != stack.end()) {
-            std::string cycle;
-            for (const auto& v : stack) cycle += v + " -> ";
-            root_.child("entities").child(stack.back()).fail("issuer/derivation cycle: " + cycle + name);
+          const auto seen = std::find_if(stack.begin(), stack.end(), [&](const Step& s) { return s.name == name; });
+          if (seen != stack.end()) {
+            std::string cycle = seen->name;
+            for (auto it = seen; it != stack.end(); ++it)
+              cycle += " -(" + it->via + ")-> " + (it + 1 == stack.end() ? name : (it + 1)->name);
+            const bool issuers_only = std::all_of(seen, stack.end(), [](const Step& s) { return s.via == "issuer"; });
+            field(raw_.at(stack.back().name), stack.back().via)
+                ->fail(std::string(issuers_only ? "issuer" : "issuer/derivation") + " cycle: " + cycle +
+                       " (expected every issuer chain to end at a root)");
           }
-          stack.push_back(name);
-          if (const auto& issuer = issuer_of.at(name)) visit(*issuer, stack);
+          stack.push_back({name, ""});
+          if (const auto& issuer = issuer_of.at(name)) {
+            stack.back().via = "issuer";
+            visit(*issuer, stack);
+          }
           // A derived entity is built after its base (it may share the base's key).
-          if (auto from = field(raw_.at(name), "from")) visit(from->string(), stack);
+          if (auto from = field(raw_.at(name), "from")) {
+            stack.back().via = "from";
+            visit(from->string(), stack);
+          }
           stack.pop_back();
           done.insert(name);
           spec_.entities.push_back(build(name, issuer_of.at(name)));
         };
     for (const auto& [name, _] : entities.value().items()) {
-      std::vector<std::string> stack;
+      std::vector<Step> stack;
       visit(name, stack);
     }
     for (auto& plan : spec_.entities) apply_defects(plan);
@@ -328,24 +463,28 @@ private:
     const Node self = root_.child("entities").child(name);
 
     const auto profile = field(raw, "profile");
-    if (!profile) self.fail("missing \"profile\" (root, intermediate, server or client)");
-    p.profile = profile->one_of("profile", "root, intermediate, server, client", parse_profile);
+    if (!profile)
+      self.missing("profile", "one of root, intermediate, server, client (or \"from\": another entity)");
+    p.profile = profile->one_of("root, intermediate, server, client", parse_profile);
     if (p.profile == Profile::root && issuer)
-      field(raw, "issuer")->fail("a root is self-signed: remove \"issuer\"");
+      field(raw, "issuer")->fail("expected no \"issuer\": a root is self-signed (for a CA issued by \"" +
+                                 *issuer + "\" use \"profile\": \"intermediate\")");
     if (p.profile != Profile::root && !issuer && !declares_defect(raw, "self_signed"))
-      self.fail("missing \"issuer\" (only roots and self_signed certificates have none)");
+      self.missing("issuer", "the name of the CA (root or intermediate) that issues this " +
+                                 std::string(profile_name(p.profile)) +
+                                 " certificate (only roots and self_signed certificates have none)");
     if (issuer) {
       const auto& issuer_profile = field(raw_.at(*issuer), "profile");
       const auto ip = issuer_profile ? parse_profile(issuer_profile->string()) : std::nullopt;
       if (ip && !is_ca(*ip))
-        field(raw, "issuer")->fail("\"" + *issuer + "\" is a " + std::string(profile_name(*ip)) +
-                                   " certificate, not a CA (root or intermediate)");
+        field(raw, "issuer")->fail("expected a CA (root or intermediate), but \"" + *issuer + "\" is " +
+                                   a_profile(*ip) + " certificate");
     }
     if (auto n = field(raw, "description")) p.description = n->string();
 
     p.key_type = default_key_;
     if (auto n = field(raw, "key"))
-      p.key_type = n->one_of("key", key_type_names(), [](const std::string& s) { return parse_key_type(s); });
+      p.key_type = parse_key_node(*n);
     if (auto from = field(raw, "from")) {
       // A derived leaf keeps its twin's key, so it differs only where its defects say; CAs get
       // their own key so no verifier can chain a leaf through the wrong twin.
@@ -399,12 +538,14 @@ private:
     auto& c = p.cert;
     if (auto n = field(raw, "subject")) {
       c.subject = n->string();
-      if (auto err = subject_error(c.subject)) n->fail(*err);
+      check_subject(*n, c.subject);
     }
     if (auto n = field(raw, "san")) {
       c.subject_alt_names = n->strings();
       for (std::size_t i = 0; i < c.subject_alt_names.size(); ++i)
-        if (auto err = general_name_error(c.subject_alt_names[i], false)) n->element(i).fail(*err);
+        if (auto err = general_name_error(c.subject_alt_names[i], false))
+          n->element(i).fail("expected a name such as DNS:localhost, IP:127.0.0.1, email:a@example.com or "
+                             "URI:https://example.com, got \"" + c.subject_alt_names[i] + "\": " + *err);
     }
     if (auto n = field(raw, "digest")) {
       c.digest = parse_digest(*n);
@@ -412,28 +553,38 @@ private:
     }
     if (auto n = field(raw, "serial")) {
       c.serial = parse_hex(*n, "a serial number");
-      if (c.serial.size() > 20) n->fail("a serial number has at most 20 bytes (RFC 5280 §4.1.2.2)");
+      if (c.serial.size() > 20)
+        n->fail("expected at most 20 bytes (RFC 5280 §4.1.2.2), got " + std::to_string(c.serial.size()));
       if (std::all_of(c.serial.begin(), c.serial.end(), [](auto b) { return b == 0; }))
-        n->fail("a serial number must be positive");
+        n->fail("expected a positive serial number, got zero (RFC 5280 §4.1.2.2)");
       p.serial_given = true;
     }
     if (auto n = field(raw, "validity")) {
       n->only_keys({"not_before", "not_after"});
       if (n->has("not_before")) c.not_before = parse_time_node(n->child("not_before"), spec_.now);
       if (n->has("not_after")) c.not_after = parse_time_node(n->child("not_after"), spec_.now);
-      if (c.not_after < c.not_before) n->fail("not_after is before not_before");
+      if (c.not_after < c.not_before)
+        n->child(n->has("not_after") ? "not_after" : "not_before")
+            .fail("expected not_after at or after not_before, got not_after " + format_time(c.not_after) +
+                  " before not_before " + format_time(c.not_before) +
+                  (n->has("not_before") && n->has("not_after")
+                       ? ""
+                       : std::string(" (the other one is the ") + std::string(profile_name(p.profile)) +
+                             " profile's default: set both)"));
     }
     if (auto n = field(raw, "version")) {
-      c.version = static_cast<int>(n->integer(1, 3));
-      if (c.version == 2) n->fail("expected 1 or 3 (version 2 certificates are not issued)");
+      if (!n->value().is_number_integer() || (n->value() != 1 && n->value() != 3))
+        n->fail("expected 1 or 3, got " + n->value().dump() + " (X.509 version 2 is not issued)");
+      c.version = n->value().get<int>();
     }
     if (auto n = field(raw, "basic_constraints")) {
       if (n->value().is_null()) {
         c.basic_constraints.reset();
       } else {
+        expect_extension_object(*n, "{\"ca\": true, \"path_len\": 0, \"critical\": true}");
         n->only_keys({"ca", "path_len", "critical"});
         BasicConstraints bc;
-        if (!n->has("ca")) n->fail("missing \"ca\"");
+        if (!n->has("ca")) n->missing("ca", "true or false");
         bc.ca = n->child("ca").boolean();
         if (n->has("path_len")) bc.path_len = static_cast<int>(n->child("path_len").integer(0, 255));
         if (n->has("critical")) bc.critical = n->child("critical").boolean();
@@ -444,15 +595,18 @@ private:
       if (n->value().is_null()) {
         c.key_usage.reset();
       } else {
+        expect_extension_object(*n, "{\"usages\": [\"digitalSignature\"], \"critical\": true}");
         n->only_keys({"usages", "critical"});
         KeyUsage ku;
-        if (!n->has("usages")) n->fail("missing \"usages\"");
+        if (!n->has("usages")) n->missing("usages", "an array of " + join_names(key_usage_names));
         ku.usages = n->child("usages").strings();
         for (std::size_t i = 0; i < ku.usages.size(); ++i)
           if (std::find(key_usage_names.begin(), key_usage_names.end(), ku.usages[i]) == key_usage_names.end())
             n->child("usages").element(i).fail("expected one of " + join_names(key_usage_names) +
-                                               ", got \"" + ku.usages[i] + "\"");
-        if (ku.usages.empty()) n->child("usages").fail("a keyUsage extension needs at least one usage");
+                                               ", got \"" + ku.usages[i] + "\"" +
+                                               did_you_mean(ku.usages[i], key_usage_names));
+        if (ku.usages.empty())
+          n->child("usages").fail("expected at least one usage (or \"key_usage\": null for no extension)");
         if (n->has("critical")) ku.critical = n->child("critical").boolean();
         c.key_usage = ku;
       }
@@ -461,16 +615,20 @@ private:
       if (n->value().is_null()) {
         c.extended_key_usage.reset();
       } else {
+        expect_extension_object(*n, "{\"purposes\": [\"serverAuth\"], \"critical\": false}");
         n->only_keys({"purposes", "critical"});
         ExtendedKeyUsage eku;
-        if (!n->has("purposes")) n->fail("missing \"purposes\"");
+        if (!n->has("purposes")) n->missing("purposes", "an array of " + join_names(eku_names) + " or dotted OIDs");
         eku.purposes = n->child("purposes").strings();
         for (std::size_t i = 0; i < eku.purposes.size(); ++i)
           if (std::find(eku_names.begin(), eku_names.end(), eku.purposes[i]) == eku_names.end() &&
               !is_dotted_oid(eku.purposes[i]))
             n->child("purposes").element(i).fail("expected one of " + join_names(eku_names) +
-                                                 " or a dotted OID, got \"" + eku.purposes[i] + "\"");
-        if (eku.purposes.empty()) n->child("purposes").fail("an extendedKeyUsage extension needs at least one purpose");
+                                                 " or a dotted OID, got \"" + eku.purposes[i] + "\"" +
+                                                 did_you_mean(eku.purposes[i], eku_names));
+        if (eku.purposes.empty())
+          n->child("purposes").fail(
+              "expected at least one purpose (or \"extended_key_usage\": null for no extension)");
         if (n->has("critical")) eku.critical = n->child("critical").boolean();
         c.extended_key_usage = eku;
       }
@@ -482,10 +640,13 @@ private:
         if (!n->has(which)) continue;
         auto list = n->child(which).strings();
         for (std::size_t i = 0; i < list.size(); ++i)
-          if (auto err = general_name_error(list[i], true)) n->child(which).element(i).fail(*err);
+          if (auto err = general_name_error(list[i], true))
+            n->child(which).element(i).fail("expected a name constraint such as DNS:example.com or "
+                                            "IP:10.0.0.0/8, got \"" + list[i] + "\": " + *err);
         (std::string_view(which) == "permitted" ? nc.permitted : nc.excluded) = list;
       }
-      if (nc.permitted.empty() && nc.excluded.empty()) n->fail("name constraints need permitted or excluded names");
+      if (nc.permitted.empty() && nc.excluded.empty())
+        n->fail("expected \"permitted\" or \"excluded\" names such as [\"DNS:example.com\", \"IP:10.0.0.0/8\"]");
       if (n->has("critical")) nc.critical = n->child("critical").boolean();
       c.name_constraints = nc;
     }
@@ -500,18 +661,21 @@ private:
         const Node e = n->element(i);
         e.only_keys({"oid", "critical", "der"});
         RawExtension ext;
-        if (!e.has("oid")) e.fail("missing \"oid\"");
+        if (!e.has("oid")) e.missing("oid", "a dotted OID such as 1.3.6.1.4.1.99999.1");
         ext.oid = e.child("oid").string();
-        if (!is_dotted_oid(ext.oid)) e.child("oid").fail("expected a dotted OID such as 1.3.6.1.4.1.99999.1");
+        if (!is_dotted_oid(ext.oid))
+          e.child("oid").fail("expected a dotted OID such as 1.3.6.1.4.1.99999.1, got \"" + ext.oid + "\"");
         if (e.has("critical")) ext.critical = e.child("critical").boolean();
-        if (!e.has("der")) e.fail("missing \"der\" (the extension value, hex)");
+        if (!e.has("der")) e.missing("der", "the extension value as hex DER, such as \"0500\" (NULL)");
         ext.der = parse_hex(e.child("der"), "the DER value");
         c.extra_extensions.push_back(std::move(ext));
       }
     }
     if (auto n = field(raw, "trusted")) {
-      if (p.profile != Profile::root) n->fail("only a root can be a trust anchor");
       p.trusted = n->boolean();
+      if (p.profile != Profile::root)
+        n->fail("expected no \"trusted\" on " + a_profile(p.profile) +
+                " certificate: only a root can be a trust anchor");
     }
     if (auto n = field(raw, "revocation")) {
       n->only_keys({"date", "reason"});
@@ -520,18 +684,26 @@ private:
       if (n->has("reason")) {
         r.reason = n->child("reason").string();
         if (!parse_crl_reason(r.reason))
-          n->child("reason").fail("expected one of " + crl_reason_names() + ", got \"" + r.reason + "\"");
+          n->child("reason").fail("expected one of " + crl_reason_names() + ", got \"" + r.reason + "\"" +
+                                  did_you_mean(r.reason, split_names(crl_reason_names())));
       }
-      if (!p.issuer) n->fail("a self-signed certificate cannot be revoked (no issuer CRL)");
+      if (!p.issuer)
+        n->fail("expected no \"revocation\" on a self-signed certificate (there is no issuer CRL to list it on)");
       p.revocation = r;
     }
     if (auto n = field(raw, "crl")) {
-      if (!is_ca(p.profile)) n->fail("only CAs (root, intermediate) issue CRLs");
+      if (!is_ca(p.profile))
+        n->fail("expected no \"crl\" on " + a_profile(p.profile) +
+                " certificate: only CAs (root, intermediate) issue CRLs");
       n->only_keys({"this_update", "next_update", "number"});
       if (n->has("this_update")) p.crl->this_update = parse_time_node(n->child("this_update"), spec_.now);
       if (n->has("next_update")) p.crl->next_update = parse_time_node(n->child("next_update"), spec_.now);
       if (n->has("number")) p.crl->number = static_cast<std::uint64_t>(n->child("number").integer(0, 1LL << 62));
-      if (p.crl->next_update < p.crl->this_update) n->fail("next_update is before this_update");
+      if (p.crl->next_update < p.crl->this_update)
+        n->child(n->has("next_update") ? "next_update" : "this_update")
+            .fail("expected next_update at or after this_update, got next_update " +
+                  format_time(p.crl->next_update) + " before this_update " + format_time(p.crl->this_update) +
+                  (n->has("this_update") && n->has("next_update") ? "" : " (the other one is the default: set both)"));
     }
     if (c.version == 1) {
       // An X.509 v1 certificate has no extensions at all.
@@ -547,7 +719,7 @@ private:
     auto list = n.strings();
     for (std::size_t i = 0; i < list.size(); ++i)
       if (list[i].find("://") == std::string::npos || list[i].find(',') != std::string::npos)
-        n.element(i).fail("expected a URL such as http://crl.example/ca.crl");
+        n.element(i).fail("expected a URL such as http://crl.example/ca.crl, got \"" + list[i] + "\"");
     return list;
   }
 
@@ -560,15 +732,16 @@ private:
       const Node d = n->element(i);
       const DefectInfo* defect = find_defect(names[i]);
       if (defect == nullptr)
-        d.fail("unknown defect \"" + names[i] + "\" (`tlsmatrix pki defects` lists them)");
+        d.fail("expected a defect name (`tlsmatrix pki defects` lists them), got \"" + names[i] + "\"" +
+               did_you_mean(names[i], defect_names()));
       if (std::find(defect->applies_to.begin(), defect->applies_to.end(), p.profile) == defect->applies_to.end()) {
         std::string profiles;
         for (auto ap : defect->applies_to) profiles += (profiles.empty() ? "" : ", ") + std::string(profile_name(ap));
-        d.fail("defect \"" + names[i] + "\" applies to " + profiles + " certificates, not " +
-               std::string(profile_name(p.profile)));
+        d.fail("defect \"" + names[i] + "\" applies to " + profiles + " certificates, not to this " +
+               std::string(profile_name(p.profile)) + " certificate");
       }
       if (std::find(p.defects.begin(), p.defects.end(), names[i]) != p.defects.end())
-        d.fail("defect \"" + names[i] + "\" is listed twice");
+        d.fail("defect \"" + names[i] + "\" is listed twice (expected each defect at most once)");
       try {
         apply_defect(*defect, p, spec_);
       } catch (const Error& e) {
@@ -581,12 +754,78 @@ private:
   void check_consistency() {
     for (const auto& p : spec_.entities) {
       const auto chain = spec_.chain_of(p.name);
+      const auto& raw = raw_.at(p.name);
       const Node self = root_.child("entities").child(p.name);
-      if (chain.size() > 16) self.fail("chain deeper than 16 certificates");
-      if (p.cert.digest == "md5" && !is_rsa((p.issuer ? spec_.at(*p.issuer) : p).key_type))
-        self.fail("an MD5 signature needs an RSA issuer key (ECDSA and EdDSA have no MD5 variant)");
-      if (p.cert.version == 1 && p.profile != Profile::root && p.profile != Profile::intermediate)
-        self.fail("version 1 is only for CAs (v1_issuer); leaves need extensions");
+      if (chain.size() > 16) self.fail("expected a chain of at most 16 certificates, got " + std::to_string(chain.size()));
+      if (p.cert.digest == "md5") {
+        const auto& signer = p.issuer ? spec_.at(*p.issuer) : p;
+        if (!is_rsa(signer.key_type))
+          where_digest_was_set(raw, "md5", "md5_signature", self)
+              .fail("an MD5 signature needs an RSA issuer key, but \"" + signer.name + "\" has key type " +
+                    std::string(key_type_name(signer.key_type)) +
+                    " (ECDSA and EdDSA have no MD5 variant): expected \"issuer\" to be an RSA CA");
+      }
+      // Defaults are relative to "now": a far --now can push them past year 9999.
+      for (const auto& [what, t] : {std::pair{"notBefore", p.cert.not_before}, {"notAfter", p.cert.not_after},
+                                    {"the CRL's thisUpdate", p.crl ? p.crl->this_update : spec_.now},
+                                    {"the CRL's nextUpdate", p.crl ? p.crl->next_update : spec_.now}})
+        if (!encodable_time(t))
+          self.fail("expected " + std::string(what) + " from year 0000 to 9999, got year " +
+                    std::to_string(year_of(t)) + " (from the profile defaults and \"now\" " + format_time(spec_.now) + ")");
+      if (p.cert.version == 1 && !is_ca(p.profile))
+        (field(raw, "version") ? *field(raw, "version") : self)
+            .fail("expected version 3 on " + a_profile(p.profile) +
+                  " certificate: version 1 is only for CAs (see the v1_issuer defect); leaves need extensions");
+    }
+  }
+
+  // The value that made this entity's digest `digest`: its "digest", the defect, or the default.
+  Node where_digest_was_set(const RawEntity& raw, std::string_view digest, std::string_view defect,
+                            const Node& fallback) const {
+    if (auto n = field(raw, "defects"); n && declares_defect(raw, defect))
+      for (std::size_t i = 0; i < n->value().size(); ++i)
+        if (n->value()[i] == defect) return n->element(i);
+    if (auto n = field(raw, "digest"); n && n->value() == digest) return *n;
+    if (root_.has("defaults") && root_.child("defaults").has("digest")) return root_.child("defaults").child("digest");
+    return fallback;
+  }
+
+  // A nullable extension field: an object, or null for "no such extension".
+  static void expect_extension_object(const Node& n, std::string_view example) {
+    if (!n.value().is_object())
+      n.fail("expected an object such as " + std::string(example) + ", or null for no extension, got " +
+             type_name(n.value()));
+  }
+
+  // subject_error() checks the form and attribute names; OpenSSL's string table adds the sizes
+  // (C is exactly 2 characters, CN at most 64, …), which would otherwise fail only at issuance.
+  static void check_subject(const Node& n, const std::string& subject) {
+    if (auto err = subject_error(subject)) {
+      const std::string expected =
+          "expected the form /O=Org/CN=name (attributes such as C, ST, L, O, OU, CN), got \"" + subject + "\"";
+      n.fail(err->starts_with("expected") ? expected : *err + "; " + expected);
+    }
+    std::vector<std::string> parts(1);
+    for (std::size_t i = 1; i < subject.size(); ++i) {
+      if (subject[i] == '\\' && i + 1 < subject.size()) parts.back() += subject[++i];
+      else if (subject[i] == '/') parts.emplace_back();
+      else parts.back() += subject[i];
+    }
+    for (const auto& part : parts) {
+      const auto eq = part.find('=');
+      const std::string attr = part.substr(0, eq), value = part.substr(eq + 1);
+      const long chars = std::count_if(value.begin(), value.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80; // UTF-8: count lead bytes only
+      });
+      long min = 1, max = -1;
+      if (const ASN1_STRING_TABLE* t = ASN1_STRING_TABLE_get(OBJ_txt2nid(attr.c_str()))) {
+        min = std::max(1L, t->minsize);
+        max = t->maxsize;
+      }
+      if (chars < min || (max >= 0 && chars > max))
+        n.fail("expected " + attr + " to have " +
+               (max < 0 ? "a value" : min == max ? std::to_string(min) + " characters" : std::to_string(min) + " to " + std::to_string(max) + " characters") +
+               ", got \"" + value + "\" (" + std::to_string(chars) + ")");
     }
   }
 
@@ -632,12 +871,67 @@ std::vector<const EntityPlan*> Spec::chain_of(std::string_view name) const {
   return chain;
 }
 
+namespace {
+
+// nlohmann/json keeps the last of duplicate keys without a word; in a spec a repeated key is a
+// mistake (two "profile"s, two entities of one name), so the parse callback rejects it.
+class DuplicateKeyCheck {
+public:
+  explicit DuplicateKeyCheck(std::string_view origin) : origin_(origin) {}
+
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+    case json::parse_event_t::object_start: frames_.push_back({false, 0, {}, {}}); break;
+    case json::parse_event_t::array_start: frames_.push_back({true, 0, {}, {}}); break;
+    case json::parse_event_t::key: {
+      auto& top = frames_.back();
+      top.key = parsed.get<std::string>();
+      if (!top.keys.insert(top.key).second)
+        throw Error(Errc::invalid_input, std::string(origin_) + ": " + pointer() +
+                                             ": duplicate key (expected each key once in an object)");
+      break;
+    }
+    case json::parse_event_t::object_end:
+    case json::parse_event_t::array_end:
+      frames_.pop_back();
+      next_element();
+      break;
+    case json::parse_event_t::value: next_element(); break;
+    }
+    return true;
+  }
+
+private:
+  struct Frame {
+    bool array;
+    std::size_t index;
+    std::string key;
+    std::set<std::string> keys;
+  };
+  void next_element() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+  }
+  std::string pointer() const {
+    std::string out;
+    for (const auto& f : frames_) out += "/" + (f.array ? std::to_string(f.index) : escape_pointer(f.key));
+    return out;
+  }
+  std::string_view origin_;
+  std::vector<Frame> frames_;
+};
+
+} // namespace
+
 Spec parse_spec(std::string_view text, std::string_view origin, TimePoint now) {
   json root;
   try {
-    root = json::parse(text);
+    root = json::parse(text, DuplicateKeyCheck(origin));
   } catch (const json::parse_error& e) {
-    throw Error(Errc::invalid_input, std::string(origin) + ": not valid JSON: " + e.what());
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 26: …".
+    std::string what = e.what();
+    if (const auto pos = what.find("parse error"); pos != std::string::npos) what = what.substr(pos);
+    throw Error(Errc::invalid_input, std::string(origin) + ": not valid JSON: " + what +
+                                         " (byte " + std::to_string(e.byte) + ")");
   }
   return Parser(root, origin, now).run();
 }

@@ -193,7 +193,7 @@ bool has_alert(const SideObservation& o, bool sent, int description) {
   return false;
 }
 
-// A fatal alert, other than `description`, that this side saw: none is expected.
+// How many fatal alerts this side sent or received.
 int fatal_alert_count(const SideObservation& o) {
   int n = 0;
   for (const auto& a : o.alerts)

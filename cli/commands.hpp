@@ -6,4 +6,6 @@
 namespace cli {
 // Adds `pki` and its verbs. Each verb sets `run` to the action to execute after parsing.
 void add_pki_commands(CLI::App& app, std::function<int()>& run);
+// Adds `serve` and `connect` (our own TLS endpoints).
+void add_endpoint_commands(CLI::App& app, std::function<int()>& run);
 } // namespace cli

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::function<int()> run;
   cli::add_pki_commands(app, run);
+  cli::add_endpoint_commands(app, run);
 
   try {
     app.parse(argc, argv);

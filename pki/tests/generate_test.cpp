@@ -245,7 +245,10 @@ TEST(AtomicOutput, RefusesADirectoryThatIsNotAPki) {
   fs::create_directory(out);
   testing_support::write_text(out / "notes.txt", "not a PKI\n");
   const auto before = snapshot(out);
-  const auto r = tlsmatrix_generate({"--out", out.string(), "--seed", "x"});
+  // The small spec: the directory is checked only once everything has been issued.
+  const auto spec = work / "small.json";
+  testing_support::write_text(spec, small_spec().dump());
+  const auto r = tlsmatrix_generate({"--spec", spec.string(), "--out", out.string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("manifest.json"), std::string::npos) << r.err;
   EXPECT_EQ(snapshot(out), before);

@@ -2,6 +2,8 @@
 #include "pki/defects.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "pki/error.hpp"
 
@@ -104,6 +106,116 @@ void replace_cn(std::string& subject, std::string_view cn) {
   subject.replace(pos + 4, end == std::string::npos ? std::string::npos : end - pos - 4, cn);
 }
 
+// RFC 5280 §4.2.1.10 dNSName subtree match, as OpenSSL's nc_dns does it: the name itself or any
+// name below it, case-insensitively.
+bool dns_within(std::string_view name, std::string_view base) {
+  const auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& ch : out)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+  };
+  const std::string n = lower(name), b = lower(base);
+  if (n == b)
+    return true;
+  return n.size() > b.size() && n.ends_with(b) && n[n.size() - b.size() - 1] == '.';
+}
+
+// OpenSSL (cn2dnsid) treats a CN as a DNS name only when it has two or more labels.
+bool cn_is_dns_name(std::string_view cn) {
+  if (cn.empty() || cn.find('.') == std::string_view::npos)
+    return false;
+  if (cn.front() == '.' || cn.back() == '.' || cn.front() == '-' || cn.back() == '-')
+    return false;
+  for (char ch : cn)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '.' && ch != '_')
+      return false;
+  return cn.find("..") == std::string_view::npos;
+}
+
+std::string common_name(const std::string& subject) {
+  const auto pos = subject.rfind("/CN=");
+  if (pos == std::string::npos)
+    return {};
+  const auto end = subject.find('/', pos + 4);
+  return subject.substr(pos + 4, end == std::string::npos ? std::string::npos : end - pos - 4);
+}
+
+// Whether `e` breaks the DNS subtrees `permitted` ("DNS:base" entries). Only DNS names are
+// checked: the name_constraints_violation defect permits nothing but one DNS subtree, which leaves
+// IP addresses and e-mail addresses unconstrained. OpenSSL checks the CN of the end entity too,
+// and only when it has no DNS subjectAltName (check_name_constraints, NAME_CONSTRAINTS_check_CN).
+bool violates_dns_subtrees(const EntityPlan& e, bool end_entity,
+                           const std::vector<std::string>& permitted) {
+  std::vector<std::string_view> bases;
+  for (const auto& p : permitted)
+    if (std::string_view(p).starts_with("DNS:"))
+      bases.push_back(std::string_view(p).substr(4));
+  if (bases.empty())
+    return false;
+  const auto outside = [&](std::string_view name) {
+    return std::none_of(bases.begin(), bases.end(),
+                        [&](std::string_view b) { return dns_within(name, b); });
+  };
+  bool has_dns = false;
+  for (const auto& san : e.cert.subject_alt_names) {
+    if (!std::string_view(san).starts_with("DNS:"))
+      continue;
+    has_dns = true;
+    if (outside(std::string_view(san).substr(4)))
+      return true;
+  }
+  if (!end_entity || has_dns)
+    return false;
+  const std::string cn = common_name(e.cert.subject);
+  return cn_is_dns_name(cn) && outside(cn);
+}
+
+// The chain depth at which OpenSSL 3.0 reports `defect`, which sits on chain[d]; nullopt when the
+// defect does not show for chain[0]. Verified against `openssl verify` in
+// pki/tests/verify_test.cpp.
+std::optional<int> reported_depth(const DefectInfo& defect,
+                                  const std::vector<const EntityPlan*>& chain, std::size_t d) {
+  const int depth = static_cast<int>(d);
+  const std::string_view n = defect.name;
+  switch (defect.scope) {
+  case DefectScope::self:
+    if (d != 0)
+      return std::nullopt;
+    return n == "untrusted_root" ? static_cast<int>(chain.size()) - 2 : 0;
+  case DefectScope::chain:
+    return depth;
+  case DefectScope::key_file:
+    return d == 0 ? std::optional(0) : std::nullopt;
+  case DefectScope::grandchildren:
+    // check_chain_extensions reports pathLenConstraint at the constraining CA.
+    return d >= 2 ? std::optional(depth) : std::nullopt;
+  case DefectScope::descendants:
+    if (d == 0)
+      return std::nullopt;
+    if (n == "expired_crl") {
+      // -crl_check fetches the CRL of the end entity's issuer only (X509_V_FLAG_CRL_CHECK without
+      // _ALL); the error is reported at the certificate whose status was looked up.
+      return d == 1 ? std::optional(0) : std::nullopt;
+    }
+    if (n == "name_constraints_violation") {
+      // check_name_constraints walks from the top of the chain down and reports the first
+      // certificate whose names fall outside the subtrees.
+      const auto& permitted = chain[d]->cert.name_constraints
+                                  ? chain[d]->cert.name_constraints->permitted
+                                  : std::vector<std::string>{};
+      for (std::size_t i = d; i-- > 0;)
+        if (violates_dns_subtrees(*chain[i], i == 0, permitted))
+          return static_cast<int>(i);
+      return std::nullopt;
+    }
+    // The CA certificate itself is invalid as an issuer (check_chain_extensions: X509_check_ca
+    // fails, or keyUsage lacks keyCertSign): reported at the CA, not at what it issued.
+    return depth;
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 const std::vector<DefectInfo>& defect_catalog() { return catalog; }
@@ -203,15 +315,8 @@ ExpectedVerification expected_verification(const Spec& spec, const EntityPlan& e
   for (std::size_t d = 0; d < chain.size(); ++d) {
     for (const auto& name : chain[d]->defects) {
       const DefectInfo* defect = find_defect(name);
-      bool applies = false;
-      switch (defect->scope) {
-      case DefectScope::self: applies = d == 0; break;
-      case DefectScope::chain: applies = true; break;
-      case DefectScope::descendants: applies = d >= 1; break;
-      case DefectScope::grandchildren: applies = d >= 2; break;
-      case DefectScope::key_file: applies = d == 0; break;
-      }
-      if (applies) hits.push_back({defect, chain[d], static_cast<int>(d)});
+      if (const auto depth = reported_depth(*defect, chain, d))
+        hits.push_back({defect, chain[d], *depth});
     }
   }
 
@@ -242,14 +347,7 @@ ExpectedVerification expected_verification(const Spec& spec, const EntityPlan& e
   out.caused_by_entity = hit.where->name;
   out.caused_by_defect = std::string(hit.defect->name);
   out.note = std::string(hit.defect->note);
-  switch (hit.defect->scope) {
-  case DefectScope::descendants: out.depth = hit.depth - 1; break;
-  case DefectScope::grandchildren: out.depth = hit.depth; break; // reported at the constraining CA
-  case DefectScope::self:
-    out.depth = hit.defect->name == "untrusted_root" ? static_cast<int>(chain.size()) - 2 : 0;
-    break;
-  default: out.depth = hit.depth; break;
-  }
+  out.depth = hit.depth;
   if (hits.size() > 1) {
     out.note = "several defects in this chain (" ;
     for (std::size_t i = 0; i < hits.size(); ++i)

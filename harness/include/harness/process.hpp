@@ -1,9 +1,21 @@
 // Supervised child processes (Boost.Process v2 + Asio behind a pimpl): argv without a shell,
 // captured output, readiness by marker or port with a deadline, the whole process group killed
 // on timeout or destruction, and children that die with the harness (PR_SET_PDEATHSIG).
+//
+// Threading: one EventLoop per thread; a Process is used only by the thread that created it, and
+// its EventLoop outlives it. PR_SET_PDEATHSIG is tied to the *thread* that forked the child: when
+// that thread ends, the kernel kills the child even if the harness lives on. So start processes
+// from threads that outlive them (the runner's workers live for the whole run).
+// Each child runs in its own process group; the group does not outlive its leader: when the leader
+// exits (or is killed), whatever it left behind in its group is SIGKILLed before it is reaped.
+// Grandchildren that leave the group (setsid) are beyond reach, and PDEATHSIG covers only the
+// leader: if the harness is SIGKILLed, a leader's own children are orphaned, not killed.
+// The first EventLoop sets SIGPIPE to ignored in the harness (a child that closes its stdin must
+// not kill us); children get the default disposition and an empty signal mask back.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -21,6 +33,9 @@ public:
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
+  // Handles whatever is ready now (pipe reads, exits) without blocking. Waits on any Process of
+  // this loop do this too; call it to refresh out_so_far() without waiting.
+  void poll();
   struct Impl;
   [[nodiscard]] Impl& impl() { return *impl_; }
 
@@ -29,10 +44,11 @@ private:
 };
 
 struct ProcessSpec {
-  std::vector<std::string> argv; // argv[0]: a path, or a name looked up on PATH
+  std::vector<std::string> argv; // argv[0]: a path (relative: to the harness's cwd), or a name
+                                 // looked up on PATH; the child sees argv[0] as given
   std::vector<std::pair<std::string, std::string>> env; // set on top of the harness's environment
   std::filesystem::path cwd;                            // empty: the harness's cwd
-  std::filesystem::path stdout_log;                     // empty: not written to a file
+  std::filesystem::path stdout_log; // empty: not written to a file; else written as it arrives
   std::filesystem::path stderr_log;
   std::string stdin_data;       // written to the child's stdin
   bool keep_stdin_open = false; // else stdin is closed after stdin_data
@@ -40,8 +56,13 @@ struct ProcessSpec {
 
 struct Readiness {
   enum class Kind { stdout_marker, stderr_marker, port } kind = Kind::stdout_marker;
-  std::string marker;  // a substring of the output
-  std::uint16_t port = 0; // 127.0.0.1:port accepts a TCP connection
+  std::string marker; // a substring of the output (may arrive split across reads)
+  // A connection to 127.0.0.1:port would find a listener (on 127.0.0.1, 0.0.0.0 or dual-stack
+  // [::]). Asked of the kernel (sock_diag) every 1-2 ms rather than by connecting, so the probe
+  // does not use up an accept (`s_server -naccept 1`); connecting is the fallback only where
+  // sock_diag is missing. A listener that is not the child's (a busy port) also counts: pick
+  // ports with pick_free_port().
+  std::uint16_t port = 0;
   std::chrono::milliseconds deadline{5000};
 };
 
@@ -51,30 +72,34 @@ struct ProcessResult {
   bool timed_out = false;       // the harness killed it at the deadline
   std::string out;
   std::string err;
-  std::chrono::microseconds elapsed{0};
+  std::chrono::microseconds elapsed{0}; // from start until the harness saw the exit
 };
 
 class Process {
 public:
-  // Starts the child in its own process group. Throws tlsmatrix::Error(Errc::peer) when the
-  // program cannot be found or started.
+  // Starts the child in its own process group. Throws tlsmatrix::Error: Errc::peer when the
+  // program cannot be found or started (the message names it), Errc::io when a log file cannot be
+  // written, Errc::invalid_input for an empty argv or an environment name with '='.
   Process(EventLoop& loop, const ProcessSpec& spec);
   ~Process(); // kills the group if still running and reaps it: nothing lingers
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  // True once ready; false if the process exited first or the deadline passed.
+  // True once ready; false if the process exited first or the deadline passed. A marker printed
+  // just before exiting still counts. Throws Error(invalid_input) for an empty marker or port 0.
   [[nodiscard]] bool wait_ready(const Readiness& readiness);
-  // Waits for exit; at the deadline kills the group (SIGTERM, then SIGKILL after a grace period).
+  // Waits for exit; at the deadline kills the group (SIGTERM, then SIGKILL after a 200 ms grace),
+  // reaps it and reads its pipes to the end (at most 200 ms more). Repeated calls return the same.
   ProcessResult wait(std::chrono::milliseconds deadline);
-  // Ends the process group now and reaps it; returns what it said.
+  // Ends the process group now (SIGTERM, grace, SIGKILL) and reaps it; returns what it said.
   ProcessResult stop();
-  // Writes to stdin (when keep_stdin_open); closes stdin if `close` is set.
+  // Queues data for stdin (keep_stdin_open); closes stdin once written if `close` is set. Throws
+  // Error(internal) when stdin is already closed. The loop writes it while any wait runs.
   void write_stdin(const std::string& data, bool close = false);
 
-  [[nodiscard]] bool running();
-  [[nodiscard]] int pid() const;
-  [[nodiscard]] std::string out_so_far() const;
+  [[nodiscard]] bool running();                 // polls the loop; false once the leader has exited
+  [[nodiscard]] int pid() const;                // also the process group id
+  [[nodiscard]] std::string out_so_far() const; // what the loop has read so far
   [[nodiscard]] std::string err_so_far() const;
 
   struct Impl;
@@ -83,16 +108,22 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// The program's absolute path, or nullopt when it is not installed.
+// The program's absolute path, or nullopt when it is not installed. A name with a "/" is taken
+// as a path (relative to the cwd) and must be an executable regular file; others go through PATH.
 [[nodiscard]] std::optional<std::filesystem::path> find_program(const std::string& name);
 
-// Kills every live child process group this harness started (from a signal handler too).
+// Kills (SIGKILL) every live child process group this harness started. Async-signal-safe: a
+// SIGINT handler may call it. Their Process objects then see them killed by signal 9.
 void kill_all_children() noexcept;
 
-// A free TCP port on 127.0.0.1 (bound with port 0, then released), for peers that need a number.
+// How many started process groups are not reaped yet (the registry kill_all_children() uses).
+[[nodiscard]] std::size_t live_child_groups() noexcept;
+
+// A free TCP port on 127.0.0.1 (bound with port 0, then released), for peers that need a number;
+// never one of the last 64 it returned (parallel cases must not get the same port).
 [[nodiscard]] std::uint16_t pick_free_port();
 
-// True when 127.0.0.1:port accepts a TCP connection.
+// True when 127.0.0.1:port accepts a TCP connection (it connects, so it uses up an accept).
 [[nodiscard]] bool port_accepts(std::uint16_t port);
 
 } // namespace harness

@@ -1,6 +1,8 @@
 // Registration of the CLI's command groups (each in its own file).
 #pragma once
 
+#include <functional>
+
 #include <CLI/CLI.hpp>
 
 namespace cli {
@@ -8,4 +10,6 @@ namespace cli {
 void add_pki_commands(CLI::App& app, std::function<int()>& run);
 // Adds `serve` and `connect` (our own TLS endpoints).
 void add_endpoint_commands(CLI::App& app, std::function<int()>& run);
+// Adds `run`, `scenarios check` and `peers`.
+void add_run_commands(CLI::App& app, std::function<int()>& run);
 } // namespace cli

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   cli::add_pki_commands(app, run);
   cli::add_endpoint_commands(app, run);
+  cli::add_run_commands(app, run);
 
   try {
     app.parse(argc, argv);

@@ -100,7 +100,7 @@ TEST(CliVersion, PrintsNameAndVersion) {
 TEST(CliUsage, UnknownTopLevelCommand) {
   const auto r = tlsmatrix({"nosuch"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(contains(r.err, "tlsmatrix: error: unknown command \"nosuch\" (expected one of pki)"))
+  EXPECT_TRUE(contains(r.err, "tlsmatrix: error: unknown command \"nosuch\" (expected one of pki,"))
       << r.err;
   EXPECT_TRUE(contains(r.err, "Run `tlsmatrix --help`")) << r.err;
 }

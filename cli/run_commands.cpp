@@ -1,0 +1,322 @@
+// `tlsmatrix run`, `tlsmatrix scenarios check`, `tlsmatrix peers`: thin wrappers over the harness.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <iomanip>
+#include <sstream>
+#include <thread>
+
+#include "commands.hpp"
+#include "harness/peer.hpp"
+#include "harness/process.hpp"
+#include "harness/results.hpp"
+#include "harness/runner.hpp"
+#include "harness/scenario.hpp"
+#include "pki/error.hpp"
+#include "pki/files.hpp"
+#include "pki/issuer.hpp"
+#include "pki/spec.hpp"
+#include "pki/writer.hpp"
+
+namespace cli {
+namespace {
+
+namespace fs = std::filesystem;
+using tlsmatrix::Errc;
+using tlsmatrix::Error;
+
+std::atomic<bool> stop_requested{false};
+int signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int) {
+  stop_requested = true;
+  harness::kill_all_children(); // async-signal-safe
+  const char byte = 1;
+  [[maybe_unused]] auto n = ::write(signal_pipe[1], &byte, 1);
+}
+
+// Ctrl-C: the handler kills every registered child at once; this watcher keeps doing so until the
+// run ends, for children whose registration was under way at the moment of the signal (between
+// their exec and the supervisor recording them). Without it such a child lives to its case's
+// timeout.
+class InterruptWatcher {
+public:
+  InterruptWatcher() {
+    if (::pipe2(signal_pipe, O_CLOEXEC) != 0)
+      throw Error(Errc::internal, "cannot create the signal pipe");
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    thread_ = std::jthread([this] {
+      char byte = 0;
+      while (::read(signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+      }
+      std::unique_lock lock(mutex_);
+      while (!finished_) {
+        harness::kill_all_children();
+        done_.wait_for(lock, std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~InterruptWatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+    }
+    done_.notify_all();
+    const char byte = 0;
+    [[maybe_unused]] auto n = ::write(signal_pipe[1], &byte, 1); // wake it if no signal came
+    thread_.join();
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    ::close(signal_pipe[0]);
+    ::close(signal_pipe[1]);
+  }
+  InterruptWatcher(const InterruptWatcher&) = delete;
+  InterruptWatcher& operator=(const InterruptWatcher&) = delete;
+
+private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  bool finished_ = false;
+  std::jthread thread_;
+};
+
+struct RunArgs {
+  std::string scenarios = TLSMATRIX_SCENARIOS_DIR;
+  std::string pki;
+  std::string pki_spec;
+  std::string out = "results";
+  std::string peers;
+  std::vector<std::string> peer_defs;
+  std::string filter;
+  std::string tls;
+  unsigned jobs = 0;
+  double timeout = 10;
+  bool cross = false;
+  bool quiet = false;
+};
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::vector<harness::TlsVersion> parse_versions(const std::string& list) {
+  std::vector<harness::TlsVersion> out;
+  for (const auto& v : split(list)) {
+    if (v == "1.2") out.push_back(harness::TlsVersion::tls12);
+    else if (v == "1.3") out.push_back(harness::TlsVersion::tls13);
+    else throw Error(Errc::invalid_input, "--tls: expected 1.2 and/or 1.3, got \"" + v + "\"");
+  }
+  return out;
+}
+
+// The default PKI under results/pki, reused while it is fresh (generated from the built-in spec
+// within the last day), so repeated runs do not pay for key generation.
+fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
+  if (!a.pki.empty()) return a.pki;
+  pki::IssueOptions options;
+  if (!a.pki_spec.empty()) {
+    const fs::path dir = run_dir / "pki";
+    pki::write_pki(pki::issue_pki(pki::load_spec(a.pki_spec, pki::current_time()), options), dir, pki::Formats{});
+    return dir;
+  }
+  const fs::path dir = fs::path(a.out) / "pki";
+  std::error_code ec;
+  if (fs::exists(dir / "manifest.json", ec)) {
+    try {
+      const auto m = nlohmann::json::parse(pki::read_file(dir / "manifest.json"));
+      const auto made = pki::parse_time(m.at("now").get<std::string>(), pki::current_time());
+      if (m.at("spec") == "<built-in default spec>" && made &&
+          pki::current_time() - *made < std::chrono::hours(24))
+        return dir;
+    } catch (const std::exception&) {
+      // unreadable or foreign: regenerate below
+    }
+  }
+  std::cerr << "tlsmatrix: issuing the default PKI into " << dir.string() << "\n";
+  pki::write_pki(pki::issue_pki(pki::default_spec(pki::current_time()), options), dir, pki::Formats{});
+  return dir;
+}
+
+int run(const RunArgs& a) {
+  InterruptWatcher interrupts;
+  const auto started_wall = pki::current_time();
+  const auto started = std::chrono::steady_clock::now();
+  const std::string run_id = harness::new_run_id();
+  const fs::path run_dir = fs::path(a.out) / run_id;
+
+  // Validate everything before creating the run folder: bad input leaves nothing behind.
+  harness::PlanOptions plan;
+  plan.peers = split(a.peers);
+  plan.versions = parse_versions(a.tls);
+  plan.filter = a.filter;
+  plan.cross = a.cross;
+  if (a.timeout <= 0 || a.timeout > 3600) throw Error(Errc::invalid_input, "--timeout: expected 0 < seconds <= 3600");
+  const auto peers = harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()});
+  if (harness::plan_cases(harness::load_scenarios(a.scenarios, nullptr), peers, plan).empty())
+    throw Error(Errc::invalid_input, "no case matches the given scenarios, peers, --tls and --filter");
+
+  fs::create_directories(run_dir);
+  // A run that fails before its first case leaves no empty folder behind.
+  struct Cleanup {
+    fs::path dir;
+    bool armed = true;
+    ~Cleanup() {
+      std::error_code ec;
+      if (armed) fs::remove_all(dir, ec);
+    }
+  } cleanup{run_dir};
+  const fs::path pki_dir = ensure_pki(a, run_dir);
+  const harness::PkiDir pki(pki_dir);
+  const auto scenarios = harness::load_scenarios(a.scenarios, &pki);
+  const auto cases = harness::plan_cases(scenarios, peers, plan);
+  cleanup.armed = false;
+
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  const bool color = ::isatty(STDOUT_FILENO) != 0;
+  if (!a.quiet) {
+    std::cerr << "tlsmatrix: " << cases.size() << " cases (" << scenarios.size() << " scenarios), "
+              << (a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency())) << " jobs -> "
+              << run_dir.string() << "\n";
+    const auto chosen = split(a.peers);
+    for (const auto& p : peers)
+      if (p->info().unavailable &&
+          (chosen.empty() || std::find(chosen.begin(), chosen.end(), p->info().name) != chosen.end()))
+        std::cerr << "tlsmatrix: peer " << p->info().name << " unavailable: " << *p->info().unavailable << "\n";
+  }
+  std::map<std::string, int> counts;
+  harness::RunOptions options{a.jobs, std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)), run_dir};
+  auto results = harness::run_cases(cases, pki, options, stop_requested,
+      [&](const harness::CaseResult& r, std::size_t done, std::size_t total) {
+        ++counts[std::string(harness::to_string(r.verdict.grade))];
+        if (a.quiet) return;
+        if (tty) {
+          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          const double eta = elapsed / static_cast<double>(done) * static_cast<double>(total - done);
+          std::fprintf(stderr, "\r[%zu/%zu] pass %d  fail %d  other %d  %.1fs  eta %.0fs   ", done, total,
+                       counts["pass"], counts["fail"] + counts["wrong_reason"],
+                       counts["timeout"] + counts["harness_error"], elapsed, eta);
+          if (r.verdict.grade != harness::Grade::pass && r.verdict.grade != harness::Grade::not_applicable)
+            std::fprintf(stderr, "\r%s\n", harness::case_line(r, true).c_str());
+        } else {
+          std::cout << harness::case_line(r, false) << "\n" << std::flush;
+        }
+      });
+  if (tty && !a.quiet) std::cerr << "\n";
+
+  harness::RunInfo info;
+  info.run_id = run_id;
+  info.started = pki::format_time(started_wall);
+  info.finished = pki::format_time(pki::current_time());
+  info.interrupted = stop_requested;
+  info.pki_dir = pki_dir;
+  info.scenarios = a.scenarios;
+  for (const auto& p : peers) info.peers.push_back(&p->info());
+  info.options = {{"jobs", a.jobs}, {"timeout_s", a.timeout}, {"peers", a.peers}, {"filter", a.filter},
+                  {"tls", a.tls}, {"cross", a.cross}};
+  harness::write_results(run_dir, harness::results_json(info, results));
+
+  if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!a.quiet)
+    std::cout << "results: " << (run_dir / "results.json").string() << " (" << std::fixed
+              << std::setprecision(1) << seconds << " s)\n";
+  if (stop_requested) {
+    std::cerr << "tlsmatrix: interrupted; " << results.size() << " of " << cases.size() << " cases saved\n";
+    return tlsmatrix::exit_codes::interrupted;
+  }
+  for (const auto& r : results)
+    if (r.verdict.grade != harness::Grade::pass && r.verdict.grade != harness::Grade::not_applicable)
+      return tlsmatrix::exit_codes::cases_failed;
+  return tlsmatrix::exit_codes::ok;
+}
+
+int check_scenarios(const std::string& path, const std::string& pki_dir) {
+  std::optional<harness::PkiDir> pki;
+  if (!pki_dir.empty()) pki.emplace(pki_dir);
+  const auto scenarios = harness::load_scenarios(path, pki ? &*pki : nullptr);
+  for (const auto& s : scenarios)
+    std::cout << s.file.filename().string() << ": " << s.id << " — " << s.title << "\n";
+  std::cout << scenarios.size() << " scenarios OK" << (pki ? "" : " (entities not checked: pass --pki DIR)") << "\n";
+  return 0;
+}
+
+int list_peers(bool as_json) {
+  const auto peers = harness::load_peers();
+  if (as_json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& p : peers) {
+      const auto& i = p->info();
+      out.push_back({{"name", i.name}, {"description", i.description}, {"version", i.version},
+                     {"client", i.client}, {"server", i.server},
+                     {"capabilities", std::vector<std::string>(i.capabilities.begin(), i.capabilities.end())},
+                     {"available", !i.unavailable}, {"unavailable", i.unavailable.value_or("")}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& p : peers) {
+    const auto& i = p->info();
+    std::string roles = i.client && i.server ? "client+server" : i.client ? "client" : "server";
+    std::string caps;
+    for (const auto& c : i.capabilities) caps += (caps.empty() ? "" : " ") + c;
+    std::cout << i.name << "  [" << roles << "]  " << (i.unavailable ? "UNAVAILABLE: " + *i.unavailable : i.version)
+              << "\n    " << i.description << "\n    capabilities: " << caps << "\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
+  auto a = std::make_shared<RunArgs>();
+  auto* r = app.add_subcommand("run", "Run the scenario matrix and grade every case");
+  r->add_option("--scenarios", a->scenarios, "Scenario file or directory")->capture_default_str();
+  auto* pki_opt = r->add_option("--pki", a->pki, "Use this PKI directory (default: issue/reuse the default PKI in OUT/pki)");
+  r->add_option("--pki-spec", a->pki_spec, "Issue a PKI from this spec for the run")->excludes(pki_opt)->check(CLI::ExistingFile);
+  r->add_option("--out", a->out, "Results root: the run goes to OUT/<run-id>/, OUT/latest points at it")->capture_default_str();
+  r->add_option("--peers", a->peers, "Comma-separated peers (default: all; see `tlsmatrix peers`)");
+  r->add_option("--peer-defs", a->peer_defs, "Extra directory of peer definitions (*.json), repeatable")
+      ->check(CLI::ExistingDirectory);
+  r->add_option("--filter", a->filter, "Only cases whose id matches this glob, e.g. '*expired*/1.3/*'");
+  r->add_option("--tls", a->tls, "TLS versions: 1.2, 1.3 or 1.2,1.3 (default: each scenario's)");
+  r->add_option("-j,--jobs", a->jobs, "Cases in parallel (0 = one per core)")->capture_default_str();
+  r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
+  r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
+  r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
+  r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
+            "applicable), 1 when some case did not, 2 for bad input, 130 when interrupted (the finished "
+            "cases are saved).");
+  r->callback([a, &run_fn] { run_fn = [a] { return run(*a); }; });
+
+  auto* s = app.add_subcommand("scenarios", "Work with scenario files");
+  s->require_subcommand(1);
+  auto path = std::make_shared<std::string>(TLSMATRIX_SCENARIOS_DIR);
+  auto pki_dir = std::make_shared<std::string>();
+  auto* c = s->add_subcommand("check", "Validate scenario files without running them");
+  c->add_option("path", *path, "Scenario file or directory")->capture_default_str();
+  c->add_option("--pki", *pki_dir, "Also check that every entity exists in this PKI directory");
+  c->callback([path, pki_dir, &run_fn] { run_fn = [path, pki_dir] { return check_scenarios(*path, *pki_dir); }; });
+
+  auto as_json = std::make_shared<bool>(false);
+  auto* p = app.add_subcommand("peers", "List the peers, their versions, roles and capabilities");
+  p->add_flag("--json", *as_json, "Machine-readable output");
+  p->callback([as_json, &run_fn] { run_fn = [as_json] { return list_peers(*as_json); }; });
+}
+
+} // namespace cli

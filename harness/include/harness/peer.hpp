@@ -1,0 +1,85 @@
+// Peers: the TLS stacks a case runs between. Our own endpoints ("local") and external programs
+// described as data (peers/*.json: argv templates, ready marker, output patterns, capabilities).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/observation.hpp"
+#include "harness/process.hpp"
+#include "harness/tls_config.hpp"
+
+namespace harness {
+
+struct PeerInfo {
+  std::string name;        // "local", "openssl", …
+  std::string description;
+  bool client = false;     // can act as a client
+  bool server = false;     // can act as a server
+  std::set<std::string> capabilities; // see known_capabilities()
+  std::string version;     // what the program says of itself
+  std::optional<std::string> unavailable; // why it cannot run here (not installed, …)
+  std::filesystem::path definition;       // peers/<name>.json, empty for built-in peers
+};
+
+// Where a case keeps its logs, and the loop that drives its processes.
+struct CaseContext {
+  std::filesystem::path dir;
+  EventLoop* loop = nullptr;
+  std::chrono::milliseconds deadline{10000}; // for the whole case
+};
+
+// A server started for one case.
+class ServerRun {
+public:
+  virtual ~ServerRun() = default;
+  [[nodiscard]] virtual std::uint16_t port() const = 0;
+  // After the client finished: the server's side of the case (waits at most `deadline`).
+  [[nodiscard]] virtual SideObservation finish(std::chrono::milliseconds deadline) = 0;
+  // The command that reproduces this server by hand ("" for in-process servers).
+  [[nodiscard]] virtual std::string command_line() const { return {}; }
+};
+
+struct ClientRun {
+  SideObservation observation;
+  std::string command_line; // reproduces the client by hand
+};
+
+class Peer {
+public:
+  virtual ~Peer() = default;
+  [[nodiscard]] virtual const PeerInfo& info() const = 0;
+  // Starts a server and returns once it is ready. Throws tlsmatrix::Error(Errc::peer) when it
+  // cannot be started or never becomes ready (the runner records harness_error).
+  [[nodiscard]] virtual std::unique_ptr<ServerRun> start_server(const TlsConfig& config,
+                                                                const CaseContext& context) = 0;
+  [[nodiscard]] virtual ClientRun run_client(const TlsConfig& config, std::uint16_t port,
+                                             const CaseContext& context) = 0;
+};
+
+// The built-in peer over our own endpoints.
+[[nodiscard]] std::unique_ptr<Peer> make_local_peer();
+// A data-defined peer from a JSON definition (strict; errors name file and pointer).
+[[nodiscard]] std::unique_ptr<Peer> load_cli_peer(const std::filesystem::path& definition);
+// "local", every shipped definition, then every *.json of `extra_dirs` (a name defined twice is
+// an error).
+[[nodiscard]] std::vector<std::unique_ptr<Peer>> load_peers(
+    const std::vector<std::filesystem::path>& extra_dirs = {});
+// Where the shipped peer definitions are.
+[[nodiscard]] std::filesystem::path default_peers_dir();
+
+// Classifies a finished peer process's output by its definition's rules (for tests and tools).
+[[nodiscard]] SideObservation classify_peer_output(const std::filesystem::path& definition, Side role,
+                                                   const ProcessResult& result,
+                                                   const TlsConfig& config = {});
+
+// Shell-quotes argv for a command a user can paste.
+[[nodiscard]] std::string shell_join(const std::vector<std::string>& argv);
+
+} // namespace harness

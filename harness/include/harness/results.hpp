@@ -1,0 +1,44 @@
+// The result model on disk (results.json, versioned) and the terminal matrix.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/runner.hpp"
+
+namespace harness {
+
+struct RunInfo {
+  std::string run_id;
+  std::string started;  // RFC 3339
+  std::string finished;
+  bool interrupted = false;
+  std::filesystem::path pki_dir;
+  std::filesystem::path scenarios;
+  std::vector<const PeerInfo*> peers;
+  nlohmann::ordered_json options;
+};
+
+[[nodiscard]] nlohmann::ordered_json observation_json(const SideObservation& o);
+[[nodiscard]] nlohmann::ordered_json results_json(const RunInfo& info, const std::vector<CaseResult>& cases);
+
+// Writes <run_dir>/results.json atomically and points <results_root>/latest at the run.
+void write_results(const std::filesystem::path& run_dir, const nlohmann::ordered_json& results);
+
+// Totals by grade name.
+[[nodiscard]] std::map<std::string, int> totals(const std::vector<CaseResult>& cases);
+
+// Scenario rows × (pair, version) columns, one mark per cell, then totals.
+[[nodiscard]] std::string render_matrix(const std::vector<CaseResult>& cases, bool color);
+
+// One line per case for logs: "PASS  server-expired 1.3 openssl->local  expired  41 ms".
+[[nodiscard]] std::string case_line(const CaseResult& r, bool color);
+
+// A fresh run id: UTC timestamp plus a random suffix ("20261126T173512Z-3f9a").
+[[nodiscard]] std::string new_run_id();
+
+} // namespace harness

@@ -1,0 +1,69 @@
+// The matrix runner: plans cases (scenario × TLS version × peer pair), runs them in parallel,
+// each bounded by its own deadline, and collects observations and verdicts.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/peer.hpp"
+#include "harness/pki_dir.hpp"
+#include "harness/scenario.hpp"
+#include "harness/verdict.hpp"
+
+namespace harness {
+
+struct CaseSpec {
+  std::string id; // "<scenario>/<tls>/<client>-><server>"
+  const Scenario* scenario = nullptr;
+  TlsVersion version = TlsVersion::invalid;
+  Peer* client = nullptr;
+  Peer* server = nullptr;
+};
+
+struct CaseResult {
+  CaseSpec spec;
+  SideObservation client;
+  SideObservation server;
+  Verdict verdict;
+  std::chrono::microseconds elapsed{0};
+  std::filesystem::path dir; // logs
+  std::string reproduce_server;
+  std::string reproduce_client;
+};
+
+struct PlanOptions {
+  std::vector<std::string> peers;   // names; empty: every peer
+  std::vector<TlsVersion> versions; // empty: each scenario's own
+  std::string filter;               // glob over case ids; empty: all
+  bool cross = false;               // every client × every server
+};
+
+// The default pairs: local↔local; every peer P: P→local and local→P; openssl→P and P→openssl.
+[[nodiscard]] std::vector<CaseSpec> plan_cases(const std::vector<Scenario>& scenarios,
+                                               const std::vector<std::unique_ptr<Peer>>& peers,
+                                               const PlanOptions& options);
+
+struct RunOptions {
+  unsigned jobs = 0; // 0: one per core
+  std::chrono::milliseconds timeout{10000};
+  std::filesystem::path run_dir; // cases/<…>/ logs and inputs/ go here
+};
+
+// Called after each case (from worker threads, serialised by the runner).
+using ProgressFn = std::function<void(const CaseResult&, std::size_t done, std::size_t total)>;
+
+// Runs every case; stops taking new cases once `stop` is set (Ctrl-C). Returns the finished ones
+// in plan order.
+[[nodiscard]] std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiDir& pki,
+                                                const RunOptions& options,
+                                                const std::atomic<bool>& stop,
+                                                const ProgressFn& progress);
+
+// Glob with * and ? (for --filter).
+[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text);
+
+} // namespace harness

@@ -1,0 +1,296 @@
+// Case planning, per-case input materialisation, and the parallel run with per-case deadlines.
+#include "harness/runner.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "pki/certificate.hpp"
+#include "pki/error.hpp"
+#include "pki/files.hpp"
+
+namespace harness {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using tlsmatrix::Errc;
+using tlsmatrix::Error;
+
+bool has_caps(const Peer& p, const Scenario& s, TlsVersion v, std::string* missing) {
+  const auto& caps = p.info().capabilities;
+  const std::string version_cap = v == TlsVersion::tls12 ? "tls1.2" : "tls1.3";
+  if (!caps.contains(version_cap)) {
+    *missing = p.info().name + " cannot do TLS " + std::string(to_string(v));
+    return false;
+  }
+  for (const auto& r : s.requires_) {
+    // A client-side-only need (e.g. no_verify) is only the client's business, and vice versa.
+    if (!caps.contains(r)) {
+      *missing = p.info().name + " lacks " + r;
+      return false;
+    }
+  }
+  return true;
+}
+
+// Files a case's endpoints are given, built once per run and shared by the cases that need them.
+class Inputs {
+public:
+  Inputs(const PkiDir& pki, fs::path dir) : pki_(pki), dir_(std::move(dir)) {
+    fs::create_directories(dir_);
+  }
+
+  // Trust anchors, plus every CRL of the PKI when the endpoint checks revocation: a PEM CA file
+  // may carry CRLs, and that is the one way every OpenSSL-based peer takes several of them.
+  fs::path trust(const std::vector<std::string>& anchors, bool with_crls = false) {
+    std::string name = "trust";
+    for (const auto& a : anchors) name += "-" + a;
+    if (with_crls) name += "+crls";
+    return file(name + ".pem", [&] {
+      std::string pem;
+      for (const auto& a : anchors) pem += pki::read_file(pki_.cert(a));
+      if (with_crls) pem += pki::read_file(pki_.crls());
+      return pem;
+    });
+  }
+
+  // The intermediates an endpoint sends after its leaf, in the given shape ("" = none).
+  fs::path intermediates(const std::string& entity, ChainShape shape) {
+    if (shape == ChainShape::leaf_only) return {};
+    const std::string text = pki::read_file(pki_.chain(entity));
+    auto certs = pki::Certificate::all_from_pem(text, pki_.chain(entity).string());
+    if (certs.size() <= 1) return {};
+    certs.erase(certs.begin());
+    if (shape == ChainShape::reversed) std::reverse(certs.begin(), certs.end());
+    return file(entity + "." + std::string(to_string(shape)) + ".pem", [&] {
+      std::string pem;
+      for (const auto& c : certs) pem += c.pem();
+      return pem;
+    });
+  }
+
+private:
+  template <class F> fs::path file(const std::string& name, F make) {
+    std::lock_guard lock(mutex_);
+    const fs::path path = dir_ / name;
+    if (made_.insert(name).second) pki::write_file_atomic(path, make());
+    return path;
+  }
+  const PkiDir& pki_;
+  fs::path dir_;
+  std::mutex mutex_;
+  std::set<std::string> made_;
+};
+
+std::string slug(std::string s) {
+  for (auto& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  return s;
+}
+
+SideObservation harness_side(const std::string& peer, const std::string& text) {
+  SideObservation o;
+  o.peer = peer;
+  o.outcome = Outcome::error;
+  o.phase = Phase::tcp;
+  o.error_text = text;
+  return o;
+}
+
+CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const RunOptions& options) {
+  const auto started = Clock::now();
+  CaseResult r;
+  r.spec = c;
+  r.client.peer = c.client->info().name;
+  r.server.peer = c.server->info().name;
+  const Scenario& s = *c.scenario;
+
+  std::string missing;
+  const PeerInfo& ci = c.client->info();
+  const PeerInfo& si = c.server->info();
+  if (ci.unavailable || si.unavailable) {
+    r.verdict.grade = Grade::not_applicable;
+    r.verdict.detail = ci.unavailable ? ci.name + ": " + *ci.unavailable : si.name + ": " + *si.unavailable;
+    return r;
+  }
+  if (!has_caps(*c.client, s, c.version, &missing) || !has_caps(*c.server, s, c.version, &missing)) {
+    r.verdict.grade = Grade::not_applicable;
+    r.verdict.detail = missing;
+    return r;
+  }
+
+  r.dir = options.run_dir / "cases" / slug(s.id) /
+          slug(std::string(to_string(c.version)) + "-" + ci.name + "-" + si.name);
+  try {
+    fs::create_directories(r.dir);
+    TlsConfig server;
+    server.version = c.version;
+    server.cert = pki.cert(s.server.cert);
+    server.key = pki.key(s.server.cert);
+    server.chain = inputs.intermediates(s.server.cert, s.server.chain);
+    server.client_auth = s.server.client_auth;
+    if (s.server.client_auth != ClientAuth::none)
+      server.trust = inputs.trust(s.server.trust, s.server.crl_check);
+    server.crl_check = s.server.crl_check;
+    if (server.crl_check) server.crls = pki.crls();
+    server.keylog = r.dir / "server.keylog";
+    server.timeout = options.timeout;
+
+    TlsConfig client;
+    client.version = c.version;
+    if (s.client.cert) {
+      client.cert = pki.cert(*s.client.cert);
+      client.key = pki.key(*s.client.cert);
+      client.chain = inputs.intermediates(*s.client.cert, ChainShape::full);
+    }
+    client.trust = inputs.trust(s.client.trust);
+    client.server_name = s.client.server_name;
+    client.verify = s.client.verify;
+    client.keylog = r.dir / "client.keylog";
+    client.timeout = options.timeout;
+    if (c.version == TlsVersion::tls12 && !s.key_exchange.empty())
+      server.cipher_list = client.cipher_list = s.key_exchange == "rsa" ? "kRSA" : "ECDHE";
+
+    EventLoop loop;
+    const CaseContext ctx{r.dir, &loop, options.timeout};
+    auto server_run = c.server->start_server(server, ctx);
+    r.reproduce_server = server_run->command_line();
+    auto client_run = c.client->run_client(client, server_run->port(), ctx);
+    r.client = std::move(client_run.observation);
+    r.reproduce_client = std::move(client_run.command_line);
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    const auto left = std::max(std::chrono::milliseconds(500), options.timeout - spent);
+    r.server = server_run->finish(left);
+    r.verdict = grade_case(s, r.client, r.server);
+  } catch (const Error& e) {
+    r.verdict.grade = Grade::harness_error;
+    r.verdict.detail = e.what();
+    if (r.client.outcome == Outcome::invalid) r.client = harness_side(ci.name, "");
+    if (r.server.outcome == Outcome::invalid) r.server = harness_side(si.name, e.what());
+  } catch (const std::exception& e) {
+    r.verdict.grade = Grade::harness_error;
+    r.verdict.detail = std::string("internal error: ") + e.what();
+  }
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  return r;
+}
+
+} // namespace
+
+bool glob_match(std::string_view p, std::string_view t) {
+  std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi, ++ti;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = ti;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+std::vector<CaseSpec> plan_cases(const std::vector<Scenario>& scenarios,
+                                 const std::vector<std::unique_ptr<Peer>>& peers,
+                                 const PlanOptions& options) {
+  std::vector<Peer*> chosen;
+  for (const auto& p : peers)
+    if (options.peers.empty() || std::find(options.peers.begin(), options.peers.end(), p->info().name) != options.peers.end())
+      chosen.push_back(p.get());
+  for (const auto& name : options.peers)
+    if (std::none_of(peers.begin(), peers.end(), [&](const auto& p) { return p->info().name == name; })) {
+      std::string known;
+      for (const auto& p : peers) known += (known.empty() ? "" : ", ") + p->info().name;
+      throw Error(Errc::invalid_input, "--peers: unknown peer \"" + name + "\" (known: " + known + ")");
+    }
+  auto find = [&](const std::string& name) -> Peer* {
+    for (auto* p : chosen)
+      if (p->info().name == name) return p;
+    return nullptr;
+  };
+
+  std::vector<std::pair<Peer*, Peer*>> pairs; // client, server
+  auto add = [&](Peer* c, Peer* s) {
+    if (!c || !s || !c->info().client || !s->info().server) return;
+    if (std::find(pairs.begin(), pairs.end(), std::pair{c, s}) == pairs.end()) pairs.emplace_back(c, s);
+  };
+  if (options.cross) {
+    for (auto* c : chosen)
+      for (auto* s : chosen) add(c, s);
+  } else {
+    Peer* local = find("local");
+    Peer* openssl = find("openssl");
+    add(local, local);
+    for (auto* p : chosen) {
+      if (p == local) continue;
+      add(p, local);
+      add(local, p);
+    }
+    for (auto* p : chosen) {
+      if (p == local) continue;
+      add(openssl, p);
+      add(p, openssl);
+    }
+    if (!local) // without our endpoints, fall back to every pair of the chosen peers
+      for (auto* c : chosen)
+        for (auto* s : chosen) add(c, s);
+  }
+
+  std::vector<CaseSpec> cases;
+  for (const auto& s : scenarios) {
+    for (auto v : s.tls) {
+      if (!options.versions.empty() && std::find(options.versions.begin(), options.versions.end(), v) == options.versions.end())
+        continue;
+      for (const auto& [c, sv] : pairs) {
+        CaseSpec spec{s.id + "/" + std::string(to_string(v)) + "/" + c->info().name + "->" + sv->info().name,
+                      &s, v, c, sv};
+        if (!options.filter.empty() && !glob_match(options.filter, spec.id)) continue;
+        cases.push_back(spec);
+      }
+    }
+  }
+  return cases;
+}
+
+std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiDir& pki,
+                                  const RunOptions& options, const std::atomic<bool>& stop,
+                                  const ProgressFn& progress) {
+  Inputs inputs(pki, options.run_dir / "inputs");
+  std::vector<std::optional<CaseResult>> results(cases.size());
+  std::atomic<std::size_t> next{0};
+  std::size_t done = 0;
+  std::mutex progress_mutex;
+  const unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  auto worker = [&] {
+    for (std::size_t i; !stop && (i = next.fetch_add(1)) < cases.size();) {
+      CaseResult r = run_one(cases[i], pki, inputs, options);
+      if (stop && r.verdict.grade != Grade::pass && r.verdict.grade != Grade::not_applicable)
+        continue; // killed by Ctrl-C: not a result
+      std::lock_guard lock(progress_mutex);
+      results[i] = std::move(r);
+      ++done;
+      if (progress) progress(*results[i], done, cases.size());
+    }
+  };
+  {
+    // Worker threads live for the whole run: PR_SET_PDEATHSIG follows the thread that forked.
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < std::min<std::size_t>(jobs, cases.size()); ++t) pool.emplace_back(worker);
+    worker();
+  }
+  std::vector<CaseResult> out;
+  for (auto& r : results)
+    if (r) out.push_back(std::move(*r));
+  return out;
+}
+
+} // namespace harness

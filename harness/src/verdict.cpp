@@ -1,0 +1,120 @@
+// The grading rules. The client's handshake result alone is never the truth: in TLS 1.3 the
+// server judges the client certificate after the client's handshake returned (PEERS.md trap 5),
+// so a rejection is attributed to the side that reported it, and the alert is taken from either.
+#include "harness/verdict.hpp"
+
+#include <algorithm>
+
+namespace harness {
+namespace {
+
+std::string describe(const SideObservation& o) {
+  std::string s(to_string(o.outcome));
+  if (!o.reason.empty()) s += " (" + o.reason + ")";
+  s += " at " + std::string(to_string(o.phase));
+  return s;
+}
+
+// The fatal alert that ended the connection and who sent it: the sender's own record first,
+// then what the other side says it received.
+void find_alert(const SideObservation& client, const SideObservation& server, Verdict& v) {
+  auto first = [](const SideObservation& o, bool sent) -> const AlertEvent* {
+    for (const auto& a : o.alerts)
+      if (a.sent == sent && a.fatal && a.description != 0) return &a;
+    return nullptr;
+  };
+  if (const auto* a = first(client, true)) { v.alert = a->name(); v.alert_from = Side::client; }
+  else if (const auto* b = first(server, true)) { v.alert = b->name(); v.alert_from = Side::server; }
+  else if (const auto* c = first(server, false)) { v.alert = c->name(); v.alert_from = Side::client; }
+  else if (const auto* d = first(client, false)) { v.alert = d->name(); v.alert_from = Side::server; }
+}
+
+} // namespace
+
+std::string_view to_string(Grade g) {
+  switch (g) {
+  case Grade::pass: return "pass";
+  case Grade::wrong_reason: return "wrong_reason";
+  case Grade::fail: return "fail";
+  case Grade::not_applicable: return "not_applicable";
+  case Grade::timeout: return "timeout";
+  case Grade::harness_error: return "harness_error";
+  case Grade::invalid: break;
+  }
+  return "invalid";
+}
+
+Verdict grade_case(const Scenario& s, const SideObservation& client, const SideObservation& server) {
+  Verdict v;
+  find_alert(client, server, v);
+  const bool client_rejected = client.outcome == Outcome::rejected;
+  const bool server_rejected = server.outcome == Outcome::rejected;
+  if (client_rejected && server_rejected)
+    v.rejected_by = s.expect.by.value_or(Side::client);
+  else if (client_rejected)
+    v.rejected_by = Side::client;
+  else if (server_rejected)
+    v.rejected_by = Side::server;
+  if (v.rejected_by) v.reason = (*v.rejected_by == Side::client ? client : server).reason;
+
+  const bool completed = client.outcome == Outcome::completed && server.outcome == Outcome::completed;
+  // A server left waiting by a client that already failed is a consequence, not a timeout.
+  const bool any_timeout = client.outcome == Outcome::timeout ||
+                           (server.outcome == Outcome::timeout && client.outcome == Outcome::completed);
+  const std::string sides = "client " + describe(client) + "; server " + describe(server);
+
+  if (s.expect.result == ExpectedResult::accepted) {
+    if (completed) {
+      v.grade = Grade::pass;
+      v.detail = "accepted: both sides completed";
+    } else if (v.rejected_by) {
+      v.grade = Grade::fail;
+      v.detail = "expected acceptance, but the " + std::string(to_string(*v.rejected_by)) +
+                 " rejected (" + v.reason + "): " + sides;
+    } else {
+      v.grade = any_timeout ? Grade::timeout : Grade::fail;
+      v.detail = "expected acceptance: " + sides;
+    }
+    return v;
+  }
+
+  const Side by = *s.expect.by;
+  if (completed) {
+    v.grade = Grade::fail;
+    v.detail = "expected the " + std::string(to_string(by)) + " to reject, but both sides completed";
+    return v;
+  }
+  if (!v.rejected_by) {
+    v.grade = any_timeout ? Grade::timeout : Grade::fail;
+    v.reason = (by == Side::client ? client : server).reason;
+    v.detail = "no side reported a rejection: " + sides;
+    return v;
+  }
+  if (*v.rejected_by != by) {
+    v.grade = Grade::fail;
+    v.detail = "rejected by the " + std::string(to_string(*v.rejected_by)) + " (" + v.reason +
+               "), expected the " + std::string(to_string(by)) + ": " + sides;
+    return v;
+  }
+  const bool reason_ok = std::find(s.expect.reasons.begin(), s.expect.reasons.end(), v.reason) != s.expect.reasons.end();
+  if (!reason_ok) {
+    v.grade = Grade::wrong_reason;
+    std::string accepted;
+    for (const auto& r : s.expect.reasons) accepted += (accepted.empty() ? "" : ", ") + r;
+    v.detail = "rejected by the " + std::string(to_string(by)) + " for " + v.reason +
+               ", expected " + accepted;
+    return v;
+  }
+  if (!s.expect.alerts.empty() && !v.alert.empty() &&
+      std::find(s.expect.alerts.begin(), s.expect.alerts.end(), v.alert) == s.expect.alerts.end()) {
+    v.grade = Grade::wrong_reason;
+    v.detail = "right reason (" + v.reason + ") but the alert was " + v.alert;
+    return v;
+  }
+  v.grade = Grade::pass;
+  v.detail = "rejected by the " + std::string(to_string(by)) + " (" + v.reason + ")" +
+             (v.alert.empty() ? "" : ", alert " + v.alert);
+  return v;
+}
+
+} // namespace harness

@@ -92,22 +92,22 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   const JsonNode root(doc, "", origin);
   root.only_keys({"version", "id", "title", "description", "server", "client", "tls",
                   "key_exchange", "requires", "expect"});
-  if (root.required("version").integer(1, 1000) != 1)
+  if (root.required("version", "1").integer(1, 1000) != 1)
     root.child("version").fail("unsupported version (this tool reads version 1)");
 
   Scenario s;
   s.file = file;
-  s.id = root.required("id").string();
+  s.id = root.required("id", "a short id such as \"server-expired\"").string();
   if (s.id.empty() || !std::all_of(s.id.begin(), s.id.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
       }))
     root.child("id").fail("ids use letters, digits, '-', '_' and '.' (they name result folders)");
-  s.title = root.required("title").string();
+  s.title = root.required("title", "a one-line title").string();
   if (auto d = root.optional_child("description")) s.description = d->string();
 
-  const JsonNode server = root.required("server");
+  const JsonNode server = root.required("server", "an object {cert, chain, client_auth, trust, crl_check}");
   server.only_keys({"cert", "chain", "client_auth", "trust", "crl_check"});
-  s.server.cert = server.required("cert").string();
+  s.server.cert = server.required("cert", "a PKI entity name such as \"server\"").string();
   check_entity(server.child("cert"), s.server.cert, pki);
   if (auto n = server.optional_child("chain"))
     s.server.chain = n->one_of("full, leaf_only, reversed", parse_chain);
@@ -116,7 +116,7 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   if (auto n = server.optional_child("trust")) s.server.trust = trust_list(*n, pki);
   if (auto n = server.optional_child("crl_check")) s.server.crl_check = n->boolean();
 
-  const JsonNode client = root.required("client");
+  const JsonNode client = root.required("client", "an object {cert, trust, server_name, verify}");
   client.only_keys({"cert", "trust", "server_name", "verify"});
   if (auto n = client.optional_child("cert"); n && !n->value().is_null()) {
     s.client.cert = n->string();
@@ -166,18 +166,18 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   implies(!s.client.verify, "no_verify");
   implies(s.server.chain == ChainShape::reversed, "chain_order");
 
-  const JsonNode expect = root.required("expect");
+  const JsonNode expect = root.required("expect", "an object {result, by, reasons, alerts}");
   expect.only_keys({"result", "by", "reasons", "alerts"});
-  s.expect.result = expect.required("result").one_of("accepted, rejected", [](const std::string& r) {
+  s.expect.result = expect.required("result", "accepted or rejected").one_of("accepted, rejected", [](const std::string& r) {
     return r == "accepted" ? std::optional(ExpectedResult::accepted)
            : r == "rejected" ? std::optional(ExpectedResult::rejected)
                              : std::nullopt;
   });
   if (s.expect.result == ExpectedResult::rejected) {
-    s.expect.by = expect.required("by").one_of("client, server", [](const std::string& b) {
+    s.expect.by = expect.required("by", "client or server (who must reject)").one_of("client, server", [](const std::string& b) {
       return b == "client" ? std::optional(Side::client) : b == "server" ? std::optional(Side::server) : std::nullopt;
     });
-    const JsonNode reasons = expect.required("reasons");
+    const JsonNode reasons = expect.required("reasons", "the acceptable canonical reasons");
     s.expect.reasons = reasons.strings();
     if (s.expect.reasons.empty()) reasons.fail("list at least one acceptable reason");
     for (std::size_t i = 0; i < s.expect.reasons.size(); ++i)

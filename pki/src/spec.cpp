@@ -14,6 +14,7 @@
 #include "pki/defects.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
+#include "pki/json_node.hpp"
 #include "pki/ossl.hpp"
 
 namespace pki {
@@ -23,153 +24,13 @@ using json = nlohmann::json;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
-std::string escape_pointer(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
-// Levenshtein distance, for "did you mean" hints on typos.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean \"issuer\"?)" when one candidate is a plausible typo of `got`, else "".
-template <class Names> std::string did_you_mean(std::string_view got, const Names& candidates) {
-  std::string best;
-  std::size_t best_distance = std::max<std::size_t>(2, got.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    const std::string_view name(c);
-    const std::size_t d = edit_distance(got, name);
-    if (d < best_distance) best_distance = d, best = std::string(name);
-  }
-  return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
-}
-
-std::vector<std::string> split_names(std::string_view list) {
-  std::vector<std::string> out;
-  while (!list.empty()) {
-    const auto comma = list.find(", ");
-    out.emplace_back(list.substr(0, comma));
-    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 2);
-  }
-  return out;
-}
-
 std::vector<std::string_view> defect_names() {
   std::vector<std::string_view> out;
   for (const auto& d : defect_catalog()) out.push_back(d.name);
   return out;
 }
 
-std::string type_name(const json& j) {
-  if (j.is_string()) return "a string";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
-  if (j.is_number()) return "a number";
-  if (j.is_array()) return "an array";
-  if (j.is_object()) return "an object";
-  return "null";
-}
-
-// A JSON value with the pointer it was found at, so every error can name it.
-class Node {
-public:
-  Node(const json& value, std::string pointer, std::string_view origin)
-      : value_(&value), pointer_(std::move(pointer)), origin_(origin) {}
-
-  [[noreturn]] void fail(const std::string& message) const {
-    throw Error(Errc::invalid_input, std::string(origin_) + ": " +
-                                         (pointer_.empty() ? "top level" : pointer_) + ": " + message);
-  }
-  // A required member is absent: the message names the pointer it should have been at.
-  [[noreturn]] void missing(std::string_view key, const std::string& expected) const {
-    Node(*value_, pointer_ + "/" + escape_pointer(key), origin_).fail("missing; expected " + expected);
-  }
-  [[nodiscard]] const json& value() const { return *value_; }
-  [[nodiscard]] const std::string& pointer() const { return pointer_; }
-  [[nodiscard]] std::string_view origin() const { return origin_; }
-  [[nodiscard]] Node child(std::string_view key) const {
-    return Node(value_->at(std::string(key)), pointer_ + "/" + escape_pointer(key), origin_);
-  }
-  [[nodiscard]] Node element(std::size_t i) const {
-    return Node(value_->at(i), pointer_ + "/" + std::to_string(i), origin_);
-  }
-  [[nodiscard]] bool has(std::string_view key) const {
-    return value_->is_object() && value_->contains(std::string(key));
-  }
-
-  const json& expect_object() const {
-    if (!value_->is_object()) fail("expected an object, got " + type_name(*value_));
-    return *value_;
-  }
-  void only_keys(std::initializer_list<std::string_view> allowed) const {
-    only_keys(std::vector<std::string_view>(allowed));
-  }
-  void only_keys(const std::vector<std::string_view>& allowed) const {
-    expect_object();
-    for (const auto& [key, _] : value_->items()) {
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string list;
-        for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        Node(value_->at(key), pointer_ + "/" + escape_pointer(key), origin_)
-            .fail("unknown key" + did_you_mean(key, allowed) + "; expected one of " + list);
-      }
-    }
-  }
-  [[nodiscard]] std::string string() const {
-    if (!value_->is_string()) fail("expected a string, got " + type_name(*value_));
-    return value_->get<std::string>();
-  }
-  [[nodiscard]] bool boolean() const {
-    if (!value_->is_boolean()) fail("expected true or false, got " + type_name(*value_));
-    return value_->get<bool>();
-  }
-  [[nodiscard]] long long integer(long long min, long long max) const {
-    if (!value_->is_number_integer()) fail("expected an integer, got " + type_name(*value_));
-    if (value_->is_number_unsigned() && value_->get<unsigned long long>() > LLONG_MAX)
-      fail("expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-           ", got " + value_->dump());
-    const auto v = value_->get<long long>();
-    if (v < min || v > max)
-      fail("expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-           ", got " + std::to_string(v));
-    return v;
-  }
-  [[nodiscard]] std::vector<std::string> strings() const {
-    if (!value_->is_array()) fail("expected an array of strings, got " + type_name(*value_));
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < value_->size(); ++i) out.push_back(element(i).string());
-    return out;
-  }
-  template <class F> auto one_of(const std::string& names, F parse) const {
-    const auto text = string();
-    auto parsed = parse(text);
-    if (!parsed)
-      fail("expected one of " + names + ", got \"" + text + "\"" + did_you_mean(text, split_names(names)));
-    return *parsed;
-  }
-
-private:
-  const json* value_;
-  std::string pointer_;
-  std::string_view origin_;
-};
+using Node = JsonNode;
 
 // "a server", "an intermediate": for messages.
 std::string a_profile(Profile p) {
@@ -366,7 +227,7 @@ private:
     }
     for (const auto& [key, value] : e.value().items()) {
       if (key == "from") continue;
-      raw.fields[key] = {&value, e.pointer() + "/" + escape_pointer(key)};
+      raw.fields[key] = {&value, e.pointer() + "/" + escape_json_pointer(key)};
     }
     return raw_.emplace(name, std::move(raw)).first->second;
   }
@@ -458,7 +319,7 @@ private:
     const auto& raw = raw_.at(name);
     EntityPlan p;
     p.name = name;
-    p.pointer = "/entities/" + escape_pointer(name);
+    p.pointer = "/entities/" + escape_json_pointer(name);
     p.issuer = issuer;
     const Node self = root_.child("entities").child(name);
 
@@ -794,7 +655,7 @@ private:
   static void expect_extension_object(const Node& n, std::string_view example) {
     if (!n.value().is_object())
       n.fail("expected an object such as " + std::string(example) + ", or null for no extension, got " +
-             type_name(n.value()));
+             json_type_name(n.value()));
   }
 
   // subject_error() checks the form and attribute names; OpenSSL's string table adds the sizes
@@ -871,69 +732,8 @@ std::vector<const EntityPlan*> Spec::chain_of(std::string_view name) const {
   return chain;
 }
 
-namespace {
-
-// nlohmann/json keeps the last of duplicate keys without a word; in a spec a repeated key is a
-// mistake (two "profile"s, two entities of one name), so the parse callback rejects it.
-class DuplicateKeyCheck {
-public:
-  explicit DuplicateKeyCheck(std::string_view origin) : origin_(origin) {}
-
-  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
-    switch (event) {
-    case json::parse_event_t::object_start: frames_.push_back({false, 0, {}, {}}); break;
-    case json::parse_event_t::array_start: frames_.push_back({true, 0, {}, {}}); break;
-    case json::parse_event_t::key: {
-      auto& top = frames_.back();
-      top.key = parsed.get<std::string>();
-      if (!top.keys.insert(top.key).second)
-        throw Error(Errc::invalid_input, std::string(origin_) + ": " + pointer() +
-                                             ": duplicate key (expected each key once in an object)");
-      break;
-    }
-    case json::parse_event_t::object_end:
-    case json::parse_event_t::array_end:
-      frames_.pop_back();
-      next_element();
-      break;
-    case json::parse_event_t::value: next_element(); break;
-    }
-    return true;
-  }
-
-private:
-  struct Frame {
-    bool array;
-    std::size_t index;
-    std::string key;
-    std::set<std::string> keys;
-  };
-  void next_element() {
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-  }
-  std::string pointer() const {
-    std::string out;
-    for (const auto& f : frames_) out += "/" + (f.array ? std::to_string(f.index) : escape_pointer(f.key));
-    return out;
-  }
-  std::string_view origin_;
-  std::vector<Frame> frames_;
-};
-
-} // namespace
-
 Spec parse_spec(std::string_view text, std::string_view origin, TimePoint now) {
-  json root;
-  try {
-    root = json::parse(text, DuplicateKeyCheck(origin));
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 26: …".
-    std::string what = e.what();
-    if (const auto pos = what.find("parse error"); pos != std::string::npos) what = what.substr(pos);
-    throw Error(Errc::invalid_input, std::string(origin) + ": not valid JSON: " + what +
-                                         " (byte " + std::to_string(e.byte) + ")");
-  }
-  return Parser(root, origin, now).run();
+  return Parser(parse_json_document(text, origin), origin, now).run();
 }
 
 Spec load_spec(const std::filesystem::path& path, TimePoint now) {

@@ -148,7 +148,7 @@ fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
       // unreadable or foreign: regenerate below
     }
   }
-  std::cerr << "tlsmatrix: issuing the default PKI into " << dir.string() << "\n";
+  if (!a.quiet) std::cerr << "tlsmatrix: issuing the default PKI into " << dir.string() << "\n";
   pki::write_pki(pki::issue_pki(pki::default_spec(pki::current_time()), options), dir, pki::Formats{});
   return dir;
 }
@@ -158,7 +158,8 @@ int run(const RunArgs& a) {
   const auto started_wall = pki::current_time();
   const auto started = std::chrono::steady_clock::now();
   const std::string run_id = harness::new_run_id();
-  const fs::path run_dir = fs::path(a.out) / run_id;
+  // Absolute, so the commands in results.json that reproduce a case work from any directory.
+  const fs::path run_dir = fs::absolute(a.out) / run_id;
 
   // Validate everything before creating the run folder: bad input leaves nothing behind.
   harness::PlanOptions plan;
@@ -181,7 +182,7 @@ int run(const RunArgs& a) {
       if (armed) fs::remove_all(dir, ec);
     }
   } cleanup{run_dir};
-  const fs::path pki_dir = ensure_pki(a, run_dir);
+  const fs::path pki_dir = fs::absolute(ensure_pki(a, run_dir));
   const harness::PkiDir pki(pki_dir);
   const auto scenarios = harness::load_scenarios(a.scenarios, &pki);
   const auto cases = harness::plan_cases(scenarios, peers, plan);

@@ -10,11 +10,26 @@
 namespace harness {
 namespace {
 
+// The `tlsmatrix` command lines that reproduce our endpoints by hand.
+std::string common_flags(const TlsConfig& c) {
+  std::string cmd = " --tls " + std::string(to_string(c.version));
+  if (!c.cert.empty()) cmd += " --cert " + shell_join({c.cert.string()}) + " --key " + shell_join({c.key.string()});
+  if (!c.chain.empty()) cmd += " --chain " + shell_join({c.chain.string()});
+  if (!c.trust.empty()) cmd += " --trust " + shell_join({c.trust.string()});
+  if (!c.cipher_list.empty()) cmd += " --cipher " + shell_join({c.cipher_list});
+  return cmd;
+}
+
 class LocalServerRun final : public ServerRun {
 public:
   explicit LocalServerRun(const TlsConfig& config)
       : server_(std::make_unique<LocalServer>(config)),
-        result_(std::async(std::launch::async, [this] { return server_->serve_one(); })) {}
+        result_(std::async(std::launch::async, [this] { return server_->serve_one(); })) {
+    command_ = "tlsmatrix serve --once --port " + std::to_string(server_->port()) + common_flags(config) +
+               " --client-auth " + std::string(to_string(config.client_auth));
+    if (config.crl_check) command_ += " --crl " + shell_join({config.trust.string()});
+  }
+  std::string command_line() const override { return command_; }
   ~LocalServerRun() override {
     // serve_one() is bounded by the config's timeout; the future's destructor joins the thread.
   }
@@ -34,6 +49,7 @@ public:
 private:
   std::unique_ptr<LocalServer> server_;
   std::future<SideObservation> result_;
+  std::string command_;
 };
 
 class LocalPeer final : public Peer {
@@ -51,14 +67,9 @@ public:
     return std::make_unique<LocalServerRun>(config);
   }
   ClientRun run_client(const TlsConfig& config, std::uint16_t port, const CaseContext&) override {
-    std::string cmd = "tlsmatrix connect 127.0.0.1:" + std::to_string(port) + " --tls " +
-                      std::string(to_string(config.version));
-    if (!config.cert.empty()) cmd += " --cert " + config.cert.string() + " --key " + config.key.string();
-    if (!config.chain.empty()) cmd += " --chain " + config.chain.string();
-    if (!config.trust.empty()) cmd += " --trust " + config.trust.string();
-    cmd += " --server-name " + config.server_name;
+    std::string cmd = "tlsmatrix connect 127.0.0.1:" + std::to_string(port) + common_flags(config) +
+                      " --server-name " + shell_join({config.server_name});
     if (!config.verify) cmd += " --no-verify";
-    if (!config.cipher_list.empty()) cmd += " --cipher " + config.cipher_list;
     return {run_local_client(config, "127.0.0.1", port), cmd};
   }
 

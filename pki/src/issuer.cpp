@@ -2,11 +2,13 @@
 // which is what makes --seed output byte-identical.
 #include "pki/issuer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include "pki/error.hpp"
@@ -70,6 +72,20 @@ private:
   std::vector<State> state_;
 };
 
+// How long generating a key of this type takes, as a rank (bigger: longer).
+int generation_rank(KeyType type) {
+  switch (type) {
+  case KeyType::rsa4096: return 5;
+  case KeyType::rsa3072: return 4;
+  case KeyType::rsa2048: return 3;
+  case KeyType::rsa1024: return 2;
+  case KeyType::p384:
+  case KeyType::p521:
+  case KeyType::ed448: return 1;
+  default: return 0;
+  }
+}
+
 struct KeyJob {
   std::string label; // entity name, or "<name>#mismatch"
   KeyType type;
@@ -107,13 +123,27 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
   }
   std::optional<KeyCache> cache;
   if (options.key_cache) cache.emplace(*options.key_cache);
-  parallel_for(key_jobs.size(), jobs, [&](std::size_t i) {
-    auto& job = key_jobs[i];
-    std::optional<DeterministicRandom> rng;
-    if (options.seed) rng.emplace(seed, "key:" + job.label);
-    job.key = cache ? cache->get_or_generate(seed, job.label, job.type, &job.cached)
-                    : PrivateKey::generate(job.type);
+  // Longest first (RSA prime searches dominate), so that the threads run out of work together;
+  // a failure is still reported for the first key in spec order.
+  std::vector<std::size_t> order(key_jobs.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return generation_rank(key_jobs[a].type) > generation_rank(key_jobs[b].type);
   });
+  std::vector<std::exception_ptr> key_errors(key_jobs.size());
+  parallel_for(order.size(), jobs, [&](std::size_t k) {
+    auto& job = key_jobs[order[k]];
+    try {
+      std::optional<DeterministicRandom> rng;
+      if (options.seed) rng.emplace(seed, "key:" + job.label);
+      job.key = cache ? cache->get_or_generate(seed, job.label, job.type, &job.cached)
+                      : PrivateKey::generate(job.type);
+    } catch (...) {
+      key_errors[order[k]] = std::current_exception();
+    }
+  });
+  for (const auto& error : key_errors)
+    if (error) std::rethrow_exception(error);
   for (const auto& job : key_jobs) (job.cached ? pki.stats.keys_from_cache : pki.stats.keys_generated)++;
   pki.stats.key_seconds = seconds_since(start);
 

@@ -193,8 +193,11 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
   write_new(dir / "crls.pem", crls, false);
 
   // Per-entity files are independent; PKCS#12's key derivation dominates, so spread them out.
+  // The manifest is built meanwhile on this thread.
   std::vector<std::exception_ptr> errors(pki.entities.size());
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::string manifest;
+  std::exception_ptr manifest_error;
   {
     std::vector<std::jthread> pool;
     for (unsigned t = 0; t < threads; ++t) {
@@ -204,11 +207,11 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
             const auto& e = pki.entities[i];
             const auto f = file_names(e.plan->name);
             const std::string leaf = e.cert.pem();
-            std::string chain = leaf;
-            for (const auto& c : e.intermediates) chain += c.pem();
             write_new(dir / f.cert, leaf, false);
             write_new(dir / f.key, e.key_file.pkcs8_pem(), true);
             if (formats.chains) {
+              std::string chain = leaf;
+              for (const auto& c : e.intermediates) chain += c.pem();
               write_new(dir / f.chain, chain, false);
               write_new(dir / f.fullchain, e.root ? chain + e.root->pem() : chain, false);
             }
@@ -226,10 +229,16 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
         }
       });
     }
+    try {
+      manifest = manifest_json(pki, formats);
+    } catch (...) {
+      manifest_error = std::current_exception(); // reported after the files' errors, as before
+    }
   }
   for (const auto& err : errors)
     if (err) std::rethrow_exception(err);
-  write_new(dir / "manifest.json", manifest_json(pki, formats), false);
+  if (manifest_error) std::rethrow_exception(manifest_error);
+  write_new(dir / "manifest.json", manifest, false);
   if (::chmod(dir.c_str(), 0755) != 0)
     throw Error(Errc::io, "cannot set the mode of " + dir.string() + ": " + std::strerror(errno));
   replace_directory(dir, target);

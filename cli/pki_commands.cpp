@@ -249,7 +249,7 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
   g->add_option("--key-cache", gen->key_cache, "Directory that keeps keys between runs (makes RSA fast)");
   g->add_option("--formats", gen->formats, "Extra outputs besides PEM: der, p12, chains, all, or pem alone")
       ->capture_default_str();
-  g->add_option("--jobs", gen->jobs, "Key-generation threads (0 = one per core)")->capture_default_str();
+  g->add_option("--jobs", gen->jobs, "Threads for keys, certificates and CRLs (0 = one per core)")->capture_default_str();
   g->add_flag("-q,--quiet", gen->quiet, "Print nothing on success");
   g->footer("With no options, issues the built-in default PKI (scenarios/pki/default.json) into "
             "results/pki under the current directory.\n"

@@ -380,6 +380,10 @@ std::string Certificate::sha256_fingerprint() const {
 TimePoint Certificate::not_before() const { return from_asn1(X509_get0_notBefore(x509_.get())); }
 TimePoint Certificate::not_after() const { return from_asn1(X509_get0_notAfter(x509_.get())); }
 
+std::string Certificate::signature_algorithm() const {
+  return OBJ_nid2ln(X509_get_signature_nid(x509_.get()));
+}
+
 bool Certificate::is_self_issued() const {
   return X509_NAME_cmp(X509_get_subject_name(x509_.get()), X509_get_issuer_name(x509_.get())) == 0;
 }

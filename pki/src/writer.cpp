@@ -144,9 +144,9 @@ std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
     j["not_before"] = format_time(e.cert.not_before());
     j["not_after"] = format_time(e.cert.not_after());
     j["version"] = p.cert.version;
-    j["signature_digest"] = (e.key.type() == KeyType::ed25519 || e.key.type() == KeyType::ed448)
-                                ? std::string("intrinsic")
-                                : p.cert.digest;
+    // As the certificate says it was signed (the signer's key decides: an EC leaf under an RSA CA
+    // carries sha256WithRSAEncryption).
+    j["signature_algorithm"] = e.cert.signature_algorithm();
     j["key"] = {{"type", key_type_name(e.key.type())}, {"description", e.key.description()}};
     if (p.key_from) j["key"]["shared_with"] = *p.key_from;
     j["san"] = p.cert.subject_alt_names;

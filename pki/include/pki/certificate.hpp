@@ -97,6 +97,7 @@ public:
   [[nodiscard]] TimePoint not_before() const;
   [[nodiscard]] TimePoint not_after() const;
   [[nodiscard]] bool is_self_issued() const;
+  [[nodiscard]] std::string signature_algorithm() const; // "ecdsa-with-SHA256", "ED25519", …
 
 private:
   friend Certificate build_certificate(const CertificateSettings&, const PrivateKey&,

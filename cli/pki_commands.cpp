@@ -226,6 +226,13 @@ int show_entity(const std::string& what, const std::string& dir, const nlohmann:
   std::cout << ", openssl " << v.at("openssl_error").get<int>() << " "
             << v.at("openssl_error_name").get<std::string>() << " at depth "
             << v.at("openssl_error_depth").get<int>() << "\n";
+  if (v.contains("caused_by") && v["caused_by"].value("entity", "") != what) {
+    // A good certificate broken by its chain: say where the defect is.
+    const auto& by = v["caused_by"];
+    std::cout << "  caused by: " << by.value("entity", "?");
+    if (by.contains("defect") && by["defect"].is_string()) std::cout << " (" << by["defect"].get<std::string>() << ")";
+    std::cout << "\n";
+  }
   if (v.contains("note")) std::cout << "  note: " << v.at("note").get<std::string>() << "\n";
   return 0;
 }

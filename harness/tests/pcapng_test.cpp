@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -172,19 +173,32 @@ TEST(Pcapng, SynthesisedConnectionIsCleanTcpCarryingTheExactBytes) {
   EXPECT_EQ(flags[flags.size() - 3], "FIN,ACK");
   EXPECT_EQ(flags[flags.size() - 2], "FIN,ACK");
   EXPECT_EQ(flags.back(), "ACK");
-  // Checksums were checked and found good (not merely unverified).
-  const auto status = split_lines(
-      tshark(file, {"-T", "fields", "-e", "ip.checksum.status", "-e", "tcp.checksum.status"}));
-  ASSERT_EQ(status.size(), flags.size());
-  for (const auto& s : status)
-    EXPECT_EQ(s, "1\t1"); // PROTO_CHECKSUM_E_GOOD
-  // Timestamps come from the recording: the first packet at started_at.
-  EXPECT_EQ(split_lines(tshark(file, {"-T", "fields", "-e", "frame.time_epoch", "-c", "1"}))[0],
-            "1767225600.000000000");
-  // The endpoints are the client's and the server's ports, as if there were no relay.
-  EXPECT_EQ(split_lines(tshark(
-                file, {"-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-c", "1"}))[0],
-            "40001\t45678");
+  const auto packets = split_lines(
+      tshark(file, {"-T", "fields", "-e", "ip.checksum.status", "-e", "tcp.checksum.status", "-e",
+                    "tcp.srcport", "-e", "tcp.dstport", "-e", "frame.time_epoch"}));
+  ASSERT_EQ(packets.size(), flags.size());
+  for (const auto& p : packets) // checked and found good (1), not merely unverified (2)
+    EXPECT_EQ(p.substr(0, 4), "1\t1\t") << p;
+  // The endpoints are the client's and the server's ports, as if there were no relay, and the
+  // timestamps come from the recording: the first packet at started_at.
+  EXPECT_EQ(packets[0].substr(4), "40001\t45678\t1767225600.000000000");
+  EXPECT_EQ(packets[1].substr(4, 12), "45678\t40001\t");
+}
+
+// The control experiment for the test above: the checks do see a damaged packet.
+TEST(Pcapng, CorruptedPayloadIsCaughtByTheChecksumCheck) {
+  REQUIRE_TSHARK();
+  testing_support::ScratchDir dir;
+  auto bytes = harness::pcapng_capture(handmade({{true, text_bytes(100, 'a')}}), "");
+  const std::string marker = "abcdefghij";
+  const auto at = std::search(bytes.begin(), bytes.end(), marker.begin(), marker.end());
+  ASSERT_NE(at, bytes.end());
+  *at = 'X';
+  const auto file = dir / "corrupt.pcapng";
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  EXPECT_NE(expert_complaints(file).find("checksum"), std::string::npos) << expert_complaints(file);
 }
 
 TEST(Pcapng, ResetEndsTheCaptureWithRstFromTheSideThatReset) {

@@ -782,6 +782,7 @@ private:
     std::error_code ec;
     fs::remove_all(dir, ec);
     fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all); // it may hold a private key (an NSS key database)
     vars.fixed["db"] = dir.string();
     for (const auto& p : plan) {
       std::vector<std::pair<std::string, std::string>> runs; // {each}, {index}

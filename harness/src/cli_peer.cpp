@@ -80,6 +80,10 @@ struct Rule {
   std::string when; // a condition on the endpoint's config, as in options
   int verify_error = 0, identity = 0;
   std::vector<AlertSpec> alerts;
+  // The line counts only if one of the next `confirm_within` lines matches (e.g. a logged attempt
+  // to send an alert, confirmed by the record layer's "sent").
+  std::optional<std::regex> confirm;
+  int confirm_within = 0;
 };
 
 struct Definition {
@@ -284,7 +288,8 @@ Definition parse_definition(const std::filesystem::path& file) {
     for (std::size_t i = 0; i < rules->value().size(); ++i) {
       const auto r = rules->element(i);
       r.only_keys({"match", "when", "outcome", "reason", "phase", "role", "verify_error", "alert_received",
-                   "alert_sent", "alert_received_name", "alert_sent_name", "alert_level", "identity", "why"});
+                   "alert_sent", "alert_received_name", "alert_sent_name", "alert_level", "identity",
+                   "confirmed_by", "why"});
       Rule rule;
       rule.match = compile(r.required("match"));
       if (auto o = r.optional_child("when")) rule.when = parse_condition(*o);
@@ -314,6 +319,11 @@ Definition parse_definition(const std::filesystem::path& file) {
           a.name = static_cast<int>(o->integer(1, 9));
         }
         rule.alerts.push_back(a);
+      }
+      if (auto c = r.optional_child("confirmed_by")) {
+        c->only_keys({"match", "within"});
+        rule.confirm = compile(c->required("match"));
+        rule.confirm_within = static_cast<int>(c->required("within").integer(1, 20));
       }
       if (auto o = r.optional_child("identity")) rule.identity = static_cast<int>(o->integer(1, 9));
       d.rules.push_back(std::move(rule));
@@ -500,13 +510,24 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   const std::string text = r.out + "\n" + r.err;
   std::string rejected_reason, error_reason, phase;
   bool rejected = false, errored = false;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
+  std::vector<std::string> lines;
+  {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+  }
+  for (std::size_t at = 0; at < lines.size(); ++at) {
+    const std::string& line = lines[at];
     for (const auto& rule : d.rules) {
       if (!rule.role.empty() && rule.role != (is_server ? "server" : "client")) continue;
       if (!rule.when.empty() && !condition_holds(rule.when, config)) continue;
       std::smatch m;
       if (!std::regex_search(line, m, rule.match)) continue;
+      if (rule.confirm) {
+        bool confirmed = false;
+        for (std::size_t next = at + 1; next < lines.size() && next <= at + static_cast<std::size_t>(rule.confirm_within); ++next)
+          confirmed = confirmed || std::regex_search(lines[next], *rule.confirm);
+        if (!confirmed) continue;
+      }
       auto group = [&](int i) { return i > 0 && static_cast<std::size_t>(i) < m.size() ? m[i].str() : std::string(); };
       if (rule.verify_error && !o.verify_error) o.verify_error = std::stoi(group(rule.verify_error));
       for (const auto& spec : rule.alerts) {

@@ -153,6 +153,23 @@ TEST(GnutlsClassifier, ServerDoesNotCheckTheClientCertificatesPurpose) {
   }
 }
 
+TEST(GnutlsClassifier, AnAlertCountsAsSentOnlyOnceWritten) {
+  // gnutls-serv's lines when a TLS 1.3 client (here NSS) had already closed: GnuTLS logs the
+  // alert it means to send, then fails to write it. Nothing went out.
+  harness::ProcessResult r;
+  r.err = "|<2>| WRITE: -1 returned from 0x5, errno: 104\n"
+          "Error in handshake: The TLS connection was non-properly terminated.\n"
+          "|<5>| REC: Sending Alert[2|10] - Unexpected message\n"
+          "|<2>| WRITE: -1 returned from 0x5, errno: 32\n"
+          "|<5>| REC[0x55be0aa63f50]: Start of epoch cleanup\n";
+  const auto failed = harness::classify_peer_output(definition, Side::server, r);
+  EXPECT_EQ(failed.outcome, Outcome::error);
+  EXPECT_TRUE(failed.alerts.empty()) << failed.alerts.front().name();
+  // The captured client-expired case: the alert was written.
+  const auto written = observe("client-expired", "1.2", Side::server);
+  EXPECT_EQ(first_alert(written, true), "access_denied");
+}
+
 TEST(GnutlsClassifier, UnknownStatusIsRejectedButUnmapped) {
   harness::ProcessResult r;
   r.out = "- Status: The certificate is NOT trusted. Something GnuTLS 4 may say. \n";

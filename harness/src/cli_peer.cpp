@@ -73,6 +73,7 @@ struct AlertSpec {
 
 struct Rule {
   std::regex match{};
+  std::string anchor; // a literal every matching line starts with ("" = unknown): a cheap filter
   std::string outcome; // "", "rejected", "error"
   std::string reason;
   std::string phase;
@@ -139,6 +140,50 @@ std::regex compile(const JsonNode& n) {
   } catch (const std::regex_error& e) {
     n.fail(std::string("not a valid regular expression: ") + e.what());
   }
+}
+
+// The literal text a pattern like "^Error in handshake: (.*)" requires at the start of a line, or
+// "" when it requires none that is easy to see (no "^", or an alternation at the top level).
+// Debug logs make peers print hundreds of lines; std::regex is slow, so lines that cannot match
+// are skipped by a string comparison.
+std::string leading_literal(const std::string& pattern) {
+  if (!pattern.starts_with("^")) return {};
+  int depth = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      return {};
+    }
+  }
+  std::string out;
+  for (std::size_t i = 1; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      c = pattern[i + 1];
+      if (std::isalnum(static_cast<unsigned char>(c))) break; // \d, \s, \b, …
+      out += c;
+      ++i;
+      continue;
+    }
+    if (std::string_view("*?{+").find(c) != std::string_view::npos) {
+      if (!out.empty()) out.pop_back(); // the quantified character may be absent
+      break;
+    }
+    if (std::string_view(".()[]|$").find(c) != std::string_view::npos) break;
+    out += c;
+  }
+  return out;
 }
 
 int alert_by_name(const std::string& name) {
@@ -292,6 +337,7 @@ Definition parse_definition(const std::filesystem::path& file) {
                    "confirmed_by", "why"});
       Rule rule;
       rule.match = compile(r.required("match"));
+      rule.anchor = leading_literal(r.required("match").string());
       if (auto o = r.optional_child("when")) rule.when = parse_condition(*o);
       if (auto o = r.optional_child("outcome")) {
         rule.outcome = o->string();
@@ -515,11 +561,16 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
     std::istringstream in(text);
     for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
   }
+  std::vector<const Rule*> rules; // those that apply to this side and config
+  for (const auto& rule : d.rules)
+    if ((rule.role.empty() || rule.role == (is_server ? "server" : "client")) &&
+        (rule.when.empty() || condition_holds(rule.when, config)))
+      rules.push_back(&rule);
   for (std::size_t at = 0; at < lines.size(); ++at) {
     const std::string& line = lines[at];
-    for (const auto& rule : d.rules) {
-      if (!rule.role.empty() && rule.role != (is_server ? "server" : "client")) continue;
-      if (!rule.when.empty() && !condition_holds(rule.when, config)) continue;
+    for (const Rule* rule_ptr : rules) {
+      const Rule& rule = *rule_ptr;
+      if (!line.starts_with(rule.anchor)) continue;
       std::smatch m;
       if (!std::regex_search(line, m, rule.match)) continue;
       if (rule.confirm) {

@@ -22,7 +22,8 @@ harness::SideObservation observe(const std::string& name, const std::string& tls
   harness::TlsConfig config;
   config.version = tls == "1.2" ? harness::TlsVersion::tls12 : harness::TlsVersion::tls13;
   config.verify = verify;
-  const std::string base = (data / (name + "." + tls + "." + std::string(harness::to_string(side)))).string();
+  const std::string base =
+      (data / (name + "." + tls + "." + std::string(harness::to_string(side)))).string();
   harness::ProcessResult r;
   r.out = testing_support::read_text(base + ".out");
   r.err = testing_support::read_text(base + ".err");
@@ -33,7 +34,8 @@ harness::SideObservation observe(const std::string& name, const std::string& tls
 // The first fatal alert a side says it sent or received ("" if none).
 std::string first_alert(const harness::SideObservation& o, bool sent) {
   for (const auto& a : o.alerts)
-    if (a.sent == sent && a.fatal) return a.name();
+    if (a.sent == sent && a.fatal)
+      return a.name();
   return {};
 }
 
@@ -94,9 +96,11 @@ std::string param_name(const std::string& name, const std::string& tls) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Captured, GnutlsRejections,
-                         ::testing::Combine(::testing::ValuesIn(rejections), ::testing::Values("1.2", "1.3")),
+                         ::testing::Combine(::testing::ValuesIn(rejections),
+                                            ::testing::Values("1.2", "1.3")),
                          [](const auto& param_info) {
-                           return param_name(std::get<0>(param_info.param).name, std::get<1>(param_info.param));
+                           return param_name(std::get<0>(param_info.param).name,
+                                             std::get<1>(param_info.param));
                          });
 
 TEST(GnutlsClassifier, MissingClientCertificateIsTheServersRejection) {
@@ -126,13 +130,16 @@ TEST(GnutlsClassifier, CompletedCasesOnBothSides) {
     for (const char* name : {"one-way", "mutual", "request-no-client-cert"}) {
       const auto client = observe(name, tls, Side::client);
       const auto server = observe(name, tls, Side::server);
-      EXPECT_EQ(client.outcome, Outcome::completed) << name << " " << tls << ": " << client.error_text;
-      EXPECT_EQ(server.outcome, Outcome::completed) << name << " " << tls << ": " << server.error_text;
+      EXPECT_EQ(client.outcome, Outcome::completed)
+          << name << " " << tls << ": " << client.error_text;
+      EXPECT_EQ(server.outcome, Outcome::completed)
+          << name << " " << tls << ": " << server.error_text;
       EXPECT_EQ(client.phase, Phase::done);
     }
   }
   // gnutls-serv prints the whole client chain: the leaf's subject is the identity.
-  EXPECT_EQ(observe("mutual", "1.3", Side::server).peer_identity, "/O=tlsmatrix/CN=tlsmatrix client");
+  EXPECT_EQ(observe("mutual", "1.3", Side::server).peer_identity,
+            "/O=tlsmatrix/CN=tlsmatrix client");
 }
 
 TEST(GnutlsClassifier, InsecureClientPrintsTheStatusButIsNotARejection) {

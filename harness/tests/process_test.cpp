@@ -391,7 +391,8 @@ TEST(Process, WaitOutputEndsWhenEitherStreamSaysSo) {
   spec.keep_stdin_open = true;
   Process p(loop, spec);
   auto decided = [](const std::string& out, const std::string& err) {
-    return out.find("Channel bindings") != std::string::npos || err.find("Error in") != std::string::npos;
+    return out.find("Channel bindings") != std::string::npos ||
+           err.find("Error in") != std::string::npos;
   };
   EXPECT_FALSE(p.wait_output(decided, 100ms));
   EXPECT_EQ(p.out_so_far(), "accepted\n");
@@ -406,10 +407,12 @@ TEST(Process, WaitOutputEndsWhenEitherStreamSaysSo) {
 TEST(Process, WaitOutputReturnsAtExitWithWhatWasPrintedLast) {
   EventLoop loop;
   Process p(loop, sh("echo done; exit 0"));
-  EXPECT_TRUE(p.wait_output([](const std::string& out, const std::string&) { return out == "done\n"; }, 5s));
+  EXPECT_TRUE(p.wait_output(
+      [](const std::string& out, const std::string&) { return out == "done\n"; }, 5s));
   Process q(loop, sh("echo other; exit 0"));
   const auto start = Clock::now();
-  EXPECT_FALSE(q.wait_output([](const std::string& out, const std::string&) { return out == "done\n"; }, 10s));
+  EXPECT_FALSE(q.wait_output(
+      [](const std::string& out, const std::string&) { return out == "done\n"; }, 10s));
   EXPECT_LT(since(start), 1s);
 }
 

@@ -92,9 +92,9 @@ public:
   // Waits until `done(stdout so far, stderr so far)` holds, the process exits, or the deadline
   // passes; returns done's answer (after an exit, once what it printed last has been read). For
   // servers that outlive a connection: their output tells when the connection's outcome is known.
-  [[nodiscard]] bool wait_output(
-      const std::function<bool(const std::string& out, const std::string& err)>& done,
-      std::chrono::milliseconds deadline);
+  [[nodiscard]] bool
+  wait_output(const std::function<bool(const std::string& out, const std::string& err)>& done,
+              std::chrono::milliseconds deadline);
   // Waits for exit; at the deadline kills the group (SIGTERM, then SIGKILL after a 200 ms grace),
   // reaps it and reads its pipes to the end (at most 200 ms more). Repeated calls return the same.
   ProcessResult wait(std::chrono::milliseconds deadline);

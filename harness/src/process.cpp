@@ -622,6 +622,20 @@ bool Process::wait_ready(const Readiness& readiness) {
   return seen();
 }
 
+bool Process::wait_output(
+    const std::function<bool(const std::string& out, const std::string& err)>& done,
+    std::chrono::milliseconds deadline) {
+  Child& child = *impl_->child;
+  EventLoop::Impl& loop = impl_->loop;
+  const auto until = Clock::now() + deadline;
+  auto holds = [&] { return done(child.out.data, child.err.data); };
+  loop.run_until([&] { return holds() || child.exited; }, until);
+  if (child.exited && !holds()) // what it printed just before exiting may still be in the pipes
+    loop.run_until([&] { return holds() || (child.out.eof && child.err.eof); },
+                   std::min(until, Clock::now() + drain_limit));
+  return holds();
+}
+
 ProcessResult Process::wait(std::chrono::milliseconds deadline) {
   Child& child = *impl_->child;
   EventLoop::Impl& loop = impl_->loop;

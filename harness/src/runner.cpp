@@ -155,7 +155,7 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
       server.cipher_list = client.cipher_list = s.key_exchange == "rsa" ? "kRSA" : "ECDHE";
 
     EventLoop loop;
-    const CaseContext ctx{r.dir, &loop, options.timeout};
+    const CaseContext ctx{r.dir, options.run_dir / "inputs", &loop, options.timeout};
     auto server_run = c.server->start_server(server, ctx);
     r.reproduce_server = server_run->command_line();
     auto client_run = c.client->run_client(client, server_run->port(), ctx);

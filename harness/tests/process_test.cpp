@@ -384,6 +384,38 @@ TEST(Process, NeverReadyReturnsFalseAtTheDeadline) {
   EXPECT_TRUE(p.running());
 }
 
+TEST(Process, WaitOutputEndsWhenEitherStreamSaysSo) {
+  // A server that outlives its connection: wait for the line that decides it, on either stream.
+  EventLoop loop;
+  ProcessSpec spec = sh("echo accepted; read go; echo 'Error in handshake' >&2; exec sleep 30");
+  spec.keep_stdin_open = true;
+  Process p(loop, spec);
+  auto decided = [](const std::string& out, const std::string& err) {
+    return out.find("Channel bindings") != std::string::npos ||
+           err.find("Error in") != std::string::npos;
+  };
+  EXPECT_FALSE(p.wait_output(decided, 100ms));
+  EXPECT_EQ(p.out_so_far(), "accepted\n");
+  p.write_stdin("go\n");
+  const auto start = Clock::now();
+  EXPECT_TRUE(p.wait_output(decided, 5s));
+  EXPECT_LT(since(start), 2s);
+  EXPECT_TRUE(p.running());
+  EXPECT_EQ(p.stop().err, "Error in handshake\n");
+}
+
+TEST(Process, WaitOutputReturnsAtExitWithWhatWasPrintedLast) {
+  EventLoop loop;
+  Process p(loop, sh("echo done; exit 0"));
+  EXPECT_TRUE(p.wait_output(
+      [](const std::string& out, const std::string&) { return out == "done\n"; }, 5s));
+  Process q(loop, sh("echo other; exit 0"));
+  const auto start = Clock::now();
+  EXPECT_FALSE(q.wait_output(
+      [](const std::string& out, const std::string&) { return out == "done\n"; }, 10s));
+  EXPECT_LT(since(start), 1s);
+}
+
 TEST(Process, ReadyWhenPortListensWithoutUsingUpAnAccept) {
   if (!fs::exists(debian_python))
     GTEST_SKIP() << debian_python << " is not installed";

@@ -31,6 +31,9 @@ struct PeerInfo {
 // Where a case keeps its logs, and the loop that drives its processes.
 struct CaseContext {
   std::filesystem::path dir;
+  // Shared by every case of the run (files peers derive from the inputs, e.g. NSS databases);
+  // empty: use `dir`.
+  std::filesystem::path inputs;
   EventLoop* loop = nullptr;
   std::chrono::milliseconds deadline{10000}; // for the whole case
 };

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +89,12 @@ public:
   // True once ready; false if the process exited first or the deadline passed. A marker printed
   // just before exiting still counts. Throws Error(invalid_input) for an empty marker or port 0.
   [[nodiscard]] bool wait_ready(const Readiness& readiness);
+  // Waits until `done(stdout so far, stderr so far)` holds, the process exits, or the deadline
+  // passes; returns done's answer (after an exit, once what it printed last has been read). For
+  // servers that outlive a connection: their output tells when the connection's outcome is known.
+  [[nodiscard]] bool
+  wait_output(const std::function<bool(const std::string& out, const std::string& err)>& done,
+              std::chrono::milliseconds deadline);
   // Waits for exit; at the deadline kills the group (SIGTERM, then SIGKILL after a 200 ms grace),
   // reaps it and reads its pipes to the end (at most 200 ms more). Repeated calls return the same.
   ProcessResult wait(std::chrono::milliseconds deadline);

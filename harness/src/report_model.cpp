@@ -288,9 +288,11 @@ std::string expectation_text(const json& c) {
 }
 
 std::string side_text(const json& side) {
-  if (!side.is_object())
-    return "no observation";
-  std::string out = str(side, "outcome").empty() ? "?" : str(side, "outcome");
+  // The harness records "invalid" for a side that never ran (a peer missing, a capability lacking).
+  const std::string outcome = str(side, "outcome");
+  if (outcome.empty() || outcome == "invalid")
+    return "did not run";
+  std::string out = outcome;
   if (!str(side, "phase").empty())
     out += " in " + str(side, "phase");
   if (side.contains("exit_code") && side["exit_code"].is_number())
@@ -306,8 +308,10 @@ std::string behaviour(const CaseView& c) {
   const json& obs = child(*c.raw, "observation");
   auto side = [&](const char* name) {
     const json& s = child(obs, name);
-    std::string out =
-        std::string(name) + " " + (str(s, "outcome").empty() ? "?" : str(s, "outcome"));
+    const std::string outcome = str(s, "outcome");
+    if (outcome.empty() || outcome == "invalid")
+      return std::string(name) + " did not run";
+    std::string out = std::string(name) + " " + outcome;
     if (!str(s, "phase").empty() && str(s, "phase") != "done")
       out += " in " + str(s, "phase");
     return out;

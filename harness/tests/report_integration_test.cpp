@@ -274,6 +274,21 @@ TEST_F(ReportEndToEnd, HtmlRendersInChromiumWithEveryCell) {
   EXPECT_EQ(r.out.find("<on purpose>"), std::string::npos);
 }
 
+TEST_F(ReportEndToEnd, EveryFilterAndEveryCellWorkWithoutErrors) {
+  REQUIRE_CHROMIUM();
+  // #selftest makes the page click every filter, search, and open every cell's details.
+  const auto r = chromium({"--dump-dom"}, url_of(*out_ / "report.html", "#selftest"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(console_lines(r.err), "");
+  static const std::regex selfcheck(
+      R"re(<div id="selfcheck" data-cells="(\d+)" data-cases="(\d+)" data-errors="(\d+)" data-selftest="(\d+)")re");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, selfcheck))
+      << r.out.substr(r.out.find("id=\"selfcheck\""), 600);
+  EXPECT_EQ(m[3], "0") << r.out.substr(static_cast<std::size_t>(m.position(0)), 2000);
+  EXPECT_EQ(std::stoul(m[4]), results_->at("cases").size()) << "cells opened";
+}
+
 TEST_F(ReportEndToEnd, ACaseLinkOpensItsDetails) {
   REQUIRE_CHROMIUM();
   std::size_t idx = 0;

@@ -366,6 +366,20 @@ TEST(ReportMarkdown, ShowsWhichPairsDiverge) {
       << md;
 }
 
+TEST(ReportMarkdown, ASideThatNeverRanSaysSo) {
+  json r = make_results(
+      {{"one-way", "1.2", "local", "openssl", "harness_error", "", "cannot start openssl"}});
+  for (const char* side : {"client", "server"}) { // as the runner records a case it could not start
+    r["cases"][0]["observation"][side]["outcome"] = "invalid";
+    r["cases"][0]["observation"][side]["phase"] = "invalid";
+  }
+  const std::string md = harness::render_markdown(r);
+  EXPECT_NE(md.find("  - client local: did not run\n  - server openssl: did not run\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(harness::render_junit(r).find("client:    local: did not run"), std::string::npos);
+}
+
 TEST(ReportMarkdown, BigRunsAreCutToTheLimitWithANote) {
   std::vector<CaseSpec> specs;
   const char* peers[] = {"local", "openssl", "gnutls", "nss", "go", "java", "python", "node"};

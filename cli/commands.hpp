@@ -12,4 +12,6 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run);
 void add_endpoint_commands(CLI::App& app, std::function<int()>& run);
 // Adds `run`, `scenarios check` and `peers`.
 void add_run_commands(CLI::App& app, std::function<int()>& run);
+// Adds `report` (HTML, JUnit and Markdown from a saved run).
+void add_report_commands(CLI::App& app, std::function<int()>& run);
 } // namespace cli

@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "harness/peer.hpp"
 #include "harness/process.hpp"
+#include "harness/report.hpp"
 #include "harness/results.hpp"
 #include "harness/runner.hpp"
 #include "harness/scenario.hpp"
@@ -230,12 +231,15 @@ int run(const RunArgs& a) {
   for (const auto& p : peers) info.peers.push_back(&p->info());
   info.options = {{"jobs", a.jobs}, {"timeout_s", a.timeout}, {"peers", a.peers}, {"filter", a.filter},
                   {"tls", a.tls}, {"cross", a.cross}};
-  harness::write_results(run_dir, harness::results_json(info, results));
+  const auto results_doc = harness::results_json(info, results);
+  harness::write_results(run_dir, results_doc);
+  harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
 
   if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!a.quiet)
-    std::cout << "results: " << (run_dir / "results.json").string() << " (" << std::fixed
+    std::cout << "results: " << (run_dir / "results.json").string() << ", report: "
+              << (run_dir / "report.html").string() << " (" << std::fixed
               << std::setprecision(1) << seconds << " s)\n";
   if (stop_requested) {
     std::cerr << "tlsmatrix: interrupted; " << results.size() << " of " << cases.size() << " cases saved\n";

@@ -175,6 +175,7 @@ struct TraceDecoder::Impl {
 
   Bytes client_random;
   Bytes server_random;
+  bool saw_server_hello = false; // even one whose body did not parse
   std::uint16_t version = 0;
   std::optional<SuiteCrypto> suite;
   std::optional<Tls12Keys> keys12; // from the latest ServerHello, applied at ChangeCipherSpec
@@ -435,7 +436,7 @@ void TraceDecoder::Impl::change_cipher_spec(Stream& s, const RecordContext& rc, 
     emit(s, rc, EventKind::change_cipher_spec, "ChangeCipherSpec", "middlebox compatibility");
     return;
   }
-  if (server_random.empty()) {
+  if (!saw_server_hello) {
     // Before any ServerHello there are no pending keys to change to: a TLS 1.3 client with
     // early data sends its compatibility ChangeCipherSpec right after the ClientHello (§D.4).
     emit(s, rc, EventKind::change_cipher_spec, "ChangeCipherSpec", "before any ServerHello");
@@ -507,6 +508,7 @@ bool TraceDecoder::Impl::handshake_message(Stream& s, const RecordContext& rc, i
     client_hello(s, rc, body, e);
     return false;
   case hs_server_hello:
+    saw_server_hello = true;
     return server_hello(s, rc, body, e);
   case hs_certificate: {
     const auto f = detail::parse_certificate(body, tls13());

@@ -463,6 +463,21 @@ TEST(RecordDecoder, Tls13WithoutKeysIsEncryptedAfterTheServerHello) {
   EXPECT_EQ(trace.summary.version, 0x0304);
 }
 
+TEST(RecordDecoder, ChangeCipherSpecProtectsOnlyAfterAServerHello) {
+  // Before any ServerHello there is nothing to change to (a TLS 1.3 client with early data sends
+  // its compatibility ChangeCipherSpec there); after one, even one whose body is malformed, the
+  // TLS 1.2 rule holds and the next record is protected.
+  const auto trace = decode_trace(std::vector<Chunk>{
+      {C, 1ms, cat({record(22, client_hello()), ccs(), record(22, handshake(20, filled(12, 0)))})},
+      {S, 2ms, cat({record(22, handshake(2, filled(5, 0))), ccs(), record(22, filled(40, 1))})}});
+  EXPECT_EQ(ladder(trace), (std::vector<std::string>{
+                               "C ClientHello", "C ChangeCipherSpec", "C Finished", "S ServerHello",
+                               "S ChangeCipherSpec", "S EncryptedHandshakeMessage"}))
+      << dump(trace);
+  EXPECT_EQ(trace.events[1].detail, "before any ServerHello");
+  EXPECT_EQ(trace.events[3].kind, EventKind::malformed);
+}
+
 TEST(RecordDecoder, HelloRetryRequestIsNamedAndChangesNoKeys) {
   const Bytes hrr_random = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
                             0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,

@@ -47,16 +47,19 @@ struct TraceEvent {
   // handshake: "ClientHello", "ServerHello", "HelloRetryRequest", "Certificate", … or
   //            "HandshakeType(N)"; alert: "<level> <description>"; encrypted:
   //            "EncryptedHandshakeMessage", "EncryptedAlert", "ApplicationData" (TLS 1.2, whose
-  //            outer content type is real) or "EncryptedRecord" (TLS 1.3); malformed: "Malformed".
+  //            outer content type is real) or "EncryptedRecord" (TLS 1.3); malformed: "Malformed",
+  //            or the handshake message's name when its framing was right but its body is not.
   std::string name;
-  std::size_t record_length = 0;        // length field of the record that carried (completed) it
+  // Length field of the record that carried (completed) it; 0 for malformed events about the
+  // stream itself (truncation, lost framing).
+  std::size_t record_length = 0;
   std::size_t message_length = 0;       // handshake: body length from its header; alert: 2;
                                         // application data: plaintext bytes (0 when encrypted)
   std::optional<int> handshake_type;    // RFC 8446 §4 HandshakeType
   std::optional<int> alert_level;       // 1 warning, 2 fatal
   std::optional<int> alert_description; // RFC 8446 §6 AlertDescription
   bool decrypted = false;               // it came out of a protected record we decrypted
-  std::string detail; // "sni=localhost versions=TLS1.3,TLS1.2", why malformed, …
+  std::string detail; // "sni=localhost versions=TLS 1.3,TLS 1.2 suites=4", why malformed, …
 };
 
 // Fields of the handshake worth showing and asserting, from the messages the trace could read.

@@ -19,10 +19,16 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char** environ;
 
 #include "harness/local_endpoint.hpp"
 #include "pki_fixture.hpp"
@@ -632,6 +638,72 @@ private:
   std::string error_;
 };
 
+// `openssl s_server` on a free loopback port, ready once it printed "ACCEPT 127.0.0.1:PORT".
+// Killed and reaped on destruction.
+class SServer {
+public:
+  explicit SServer(std::vector<std::string> args) {
+    args.insert(args.begin(), {"openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1"});
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      throw std::runtime_error("pipe2 failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = ::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+    if (rc != 0) {
+      pid_ = -1;
+      throw std::runtime_error("cannot start openssl s_server");
+    }
+    // The ready marker, with a deadline (PEERS.md: s_server's exit code says nothing).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(1, left.count()))) <= 0)
+        break;
+      char buf[512];
+      const ssize_t n = ::read(out_fd_, buf, sizeof buf);
+      if (n <= 0)
+        break;
+      output_.append(buf, static_cast<std::size_t>(n));
+      const auto at = output_.find("ACCEPT 127.0.0.1:");
+      const auto eol = output_.find('\n', at);
+      if (at != std::string::npos && eol != std::string::npos)
+        port_ = static_cast<std::uint16_t>(std::stoi(output_.substr(at + 17, eol - at - 17)));
+    }
+  }
+  ~SServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0)
+      ::close(out_fd_);
+  }
+  SServer(const SServer&) = delete;
+  SServer& operator=(const SServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; } // 0: never became ready
+  [[nodiscard]] const std::string& output() const { return output_; }
+
+private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::string output_;
+};
+
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -862,6 +934,61 @@ TEST_F(RealTraffic, OpensslClientWithItsOwnKeyLog) {
     ASSERT_NE(response, nullptr) << dump(trace.events);
     EXPECT_TRUE(response->decrypted);
     EXPECT_EQ(response->detail.rfind("\"HTTP/1.0 200 OK", 0), 0u) << response->detail;
+  }
+}
+
+TEST_F(RealTraffic, OpensslServerWithItsOwnKeyLog) {
+  if (!testing_support::have_program("openssl"))
+    GTEST_SKIP() << "openssl CLI not installed";
+  for (const bool tls13 : {false, true}) {
+    SCOPED_TRACE(tls13 ? "TLS 1.3" : "TLS 1.2");
+    const auto keylog_file = scratch_ / (tls13 ? "s_server13.keys" : "s_server12.keys");
+    // 2-way: s_server requires and verifies a client certificate (PEERS.md trap 1), sends its
+    // intermediate with -cert_chain (trap 3) and answers with a status page (-www, trap 4).
+    std::vector<std::string> args = {tls13 ? "-tls1_3" : "-tls1_2",
+                                     "-cert",
+                                     pki().file("server_rsa", "cert").string(),
+                                     "-key",
+                                     pki().file("server_rsa", "key").string(),
+                                     "-cert_chain",
+                                     pki().file("rsa_intermediate", "cert").string(),
+                                     "-Verify",
+                                     "1",
+                                     "-verify_return_error",
+                                     "-CAfile",
+                                     (pki().dir / "trust-anchors.pem").string(),
+                                     "-keylogfile",
+                                     keylog_file.string(),
+                                     "-www"};
+    if (!tls13)
+      args.insert(args.end(), {"-cipher", "AES128-GCM-SHA256"});
+    SServer server(args);
+    ASSERT_NE(server.port(), 0) << server.output();
+    Recorder recorder(server.port());
+    const auto client = harness::run_local_client(
+        config(tls13 ? TlsVersion::tls13 : TlsVersion::tls12, "client_rsa"), "127.0.0.1",
+        recorder.port());
+    const auto trace = decode_trace(recorder.chunks(), parse_key_log(read_file(keylog_file)));
+    report(trace);
+    ASSERT_TRUE(trace.summary.keys_found) << read_file(keylog_file) << server.output();
+    if (tls13) {
+      // After the client's Finished, s_server sends OpenSSL's default of two session tickets
+      // under its application keys.
+      EXPECT_EQ(ladder(trace.events, true),
+                (std::vector<std::string>{
+                    "C ClientHello", "S ServerHello", "S ChangeCipherSpec", "S EncryptedExtensions",
+                    "S CertificateRequest", "S Certificate", "S CertificateVerify", "S Finished",
+                    "C ChangeCipherSpec", "C Certificate", "C CertificateVerify", "C Finished",
+                    "S NewSessionTicket", "S NewSessionTicket"}))
+          << dump(trace.events);
+    } else {
+      EXPECT_EQ(ladder(trace.events, true), tls12_two_way) << dump(trace.events);
+      expect_finished_decrypted(trace);
+    }
+    const auto* response = find_event(trace.events, S, "ApplicationData");
+    ASSERT_NE(response, nullptr) << dump(trace.events) << client.error_text;
+    EXPECT_TRUE(response->decrypted);
+    EXPECT_EQ(response->detail.rfind("\"HTTP/1.0 200 ok", 0), 0u) << response->detail;
   }
 }
 

@@ -37,24 +37,45 @@ std::size_t key_length(Aead a) {
   return a == Aead::aes_128_gcm ? 16 : 32;
 }
 
+using CipherPtr = pki::ossl::Ptr<EVP_CIPHER, &EVP_CIPHER_free>;
+
+// Explicit fetches, once per process (here and in derive()): an implicit fetch on every record
+// or derivation costs more than the small operation itself (crypto(7), "Performance").
 const EVP_CIPHER* cipher(Aead a) {
+  auto fetch = [](const char* name) {
+    return CipherPtr(pki::ossl::check_ptr(EVP_CIPHER_fetch(nullptr, name, nullptr), name));
+  };
   switch (a) {
-  case Aead::aes_128_gcm:
-    return EVP_aes_128_gcm();
-  case Aead::aes_256_gcm:
-    return EVP_aes_256_gcm();
-  case Aead::chacha20_poly1305:
-    return EVP_chacha20_poly1305();
+  case Aead::aes_128_gcm: {
+    static const CipherPtr c = fetch("AES-128-GCM");
+    return c.get();
   }
-  return nullptr;
+  case Aead::aes_256_gcm: {
+    static const CipherPtr c = fetch("AES-256-GCM");
+    return c.get();
+  }
+  case Aead::chacha20_poly1305: {
+    static const CipherPtr c = fetch("ChaCha20-Poly1305");
+    return c.get();
+  }
+  }
+  throw tlsmatrix::Error(tlsmatrix::Errc::internal, "unknown AEAD");
 }
 
-// Runs an EVP_KDF ("HKDF", "TLS1-PRF") with the given parameters into `length` bytes.
-Bytes derive(const char* kdf_name, const OSSL_PARAM* params, std::size_t length) {
-  const KdfPtr kdf(pki::ossl::check_ptr(EVP_KDF_fetch(nullptr, kdf_name, nullptr), kdf_name));
-  const KdfCtxPtr ctx(pki::ossl::check_ptr(EVP_KDF_CTX_new(kdf.get()), kdf_name));
+enum class Kdf { hkdf, tls1_prf };
+
+// Runs an EVP_KDF with the given parameters into `length` bytes.
+Bytes derive(Kdf which, const OSSL_PARAM* params, std::size_t length) {
+  auto fetch = [](const char* name) {
+    return KdfPtr(pki::ossl::check_ptr(EVP_KDF_fetch(nullptr, name, nullptr), name));
+  };
+  static const KdfPtr hkdf = fetch("HKDF");
+  static const KdfPtr tls1_prf = fetch("TLS1-PRF");
+  const KdfCtxPtr ctx(pki::ossl::check_ptr(
+      EVP_KDF_CTX_new(which == Kdf::hkdf ? hkdf.get() : tls1_prf.get()), "EVP_KDF_CTX_new"));
   Bytes out(length);
-  pki::ossl::check(EVP_KDF_derive(ctx.get(), out.data(), out.size(), params), kdf_name);
+  pki::ossl::check(EVP_KDF_derive(ctx.get(), out.data(), out.size(), params),
+                   which == Kdf::hkdf ? "HKDF" : "TLS1-PRF");
   return out;
 }
 
@@ -264,7 +285,7 @@ Bytes hkdf_expand_label(Hash hash, ByteView secret, std::string_view label, Byte
       octets(OSSL_KDF_PARAM_INFO, info),
       OSSL_PARAM_construct_end(),
   };
-  return derive("HKDF", params, length);
+  return derive(Kdf::hkdf, params, length);
 }
 
 RecordKeys tls13_traffic_keys(const SuiteCrypto& suite, ByteView traffic_secret) {
@@ -297,7 +318,7 @@ Tls12Keys tls12_keys(const SuiteCrypto& suite, ByteView master_secret, ByteView 
       octets(OSSL_KDF_PARAM_SEED, seed),
       OSSL_PARAM_construct_end(),
   };
-  const Bytes block = derive("TLS1-PRF", params, 2 * (key_len + iv_len));
+  const Bytes block = derive(Kdf::tls1_prf, params, 2 * (key_len + iv_len));
   auto part = [&](std::size_t offset, std::size_t n) {
     return Bytes(block.begin() + static_cast<std::ptrdiff_t>(offset),
                  block.begin() + static_cast<std::ptrdiff_t>(offset + n));

@@ -224,7 +224,6 @@ struct TraceDecoder::Impl {
   void client_hello(Stream& s, const RecordContext& rc, ByteView body, TraceEvent& e);
   bool server_hello(Stream& s, const RecordContext& rc, ByteView body, TraceEvent& e);
   void start_tls13();
-  void key_change(Stream& s, const RecordContext& rc, std::string_view why);
 };
 
 void TraceDecoder::Impl::feed(Direction dir, microseconds t, ByteView bytes) {

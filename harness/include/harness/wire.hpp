@@ -109,9 +109,10 @@ struct KeyLog {
 
 // Decodes one TCP connection incrementally: feed every chunk in arrival order, then finish().
 // Never throws on input and never trusts a length field: malformed input becomes `malformed`
-// events; buffering is bounded by one record (2^14 + 2048 bytes, RFC 5246 §6.2.3) and one
-// handshake message (max_handshake_message) per direction. After a record-layer error a
-// direction cannot be resynchronised: one malformed event, the rest of it is counted and skipped.
+// events; what it keeps between feeds is bounded by one record (2^14 + 2048 bytes, RFC 5246
+// §6.2.3) and one handshake message (max_handshake_message) per direction. After a record-layer
+// error a direction cannot be resynchronised: one malformed event, the rest of it is counted and
+// skipped.
 //
 // Protection: TLS 1.2 records are protected after that side's ChangeCipherSpec; TLS 1.3 records
 // of outer type application_data after the ServerHello (which says 1.3 in supported_versions).

@@ -13,17 +13,17 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing_support::ScratchDir;
 
-struct Run {
+struct MatrixRun {
   testing_support::CommandResult result;
   json results;
 };
 
-Run run_matrix(const ScratchDir& dir, const std::string& filter, bool pcap) {
+MatrixRun run_matrix(const ScratchDir& dir, const std::string& filter, bool pcap) {
   std::vector<std::string> argv = {testing_support::tlsmatrix_binary(), "run", "--peers", "local",
                                    "--filter", filter, "--jobs", "2", "--quiet", "--out",
                                    (dir / "results").string()};
   if (pcap) argv.push_back("--pcap");
-  Run r{testing_support::run(argv, "", std::chrono::seconds(120)), json()};
+  MatrixRun r{testing_support::run(argv, "", std::chrono::seconds(120)), json()};
   const fs::path latest = dir / "results" / "latest" / "results.json";
   if (fs::exists(latest)) r.results = json::parse(testing_support::read_text(latest));
   return r;
@@ -60,7 +60,7 @@ std::vector<std::string> steps(const json& c) {
 
 TEST(WireTrace, OneWayHandshakesAreRecordedDecryptedAndCaptured) {
   ScratchDir dir;
-  const Run r = run_matrix(dir, "one-way/*", true);
+  const MatrixRun r = run_matrix(dir, "one-way/*", true);
   ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
   const json* tls12 = find(r.results, "one-way/1.2/local->local");
   const json* tls13 = find(r.results, "one-way/1.3/local->local");
@@ -109,14 +109,16 @@ TEST(WireTrace, OneWayHandshakesAreRecordedDecryptedAndCaptured) {
                                          "-T", "fields", "-e", "tls.handshake.type"});
     ASSERT_EQ(t.exit_code, 0) << t.err;
     EXPECT_NE(t.out.find('1'), std::string::npos) << t.out;  // ClientHello
-    if (c == tls13) EXPECT_NE(t.out.find("8"), std::string::npos) << t.out;  // EncryptedExtensions
+    if (c == tls13) {
+      EXPECT_NE(t.out.find('8'), std::string::npos) << t.out; // EncryptedExtensions, decrypted
+    }
   }
   if (!testing_support::have_program("tshark")) GTEST_SKIP() << "tshark is not installed (captures written, not read)";
 }
 
 TEST(WireTrace, FirstReadRejectionKeepsItsVerdictAndShowsTheAlert) {
   ScratchDir dir;
-  const Run r = run_matrix(dir, "client-expired/1.3/*", false);
+  const MatrixRun r = run_matrix(dir, "client-expired/1.3/*", false);
   ASSERT_EQ(r.result.exit_code, 0) << r.result.err;
   const json* c = find(r.results, "client-expired/1.3/local->local");
   ASSERT_TRUE(c);

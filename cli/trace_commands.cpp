@@ -1,4 +1,5 @@
-// `tlsmatrix trace CASE`: a saved case's wire trace as a ladder diagram (thin: the harness renders).
+// `tlsmatrix trace CASE`: a saved case's wire trace as a ladder diagram (thin: the harness
+// renders).
 #include <iostream>
 
 #include "commands.hpp"

@@ -35,7 +35,8 @@ std::vector<std::string> lines(const std::string& text) {
 
 std::size_t line_with(const std::vector<std::string>& ls, const std::string& what) {
   for (std::size_t i = 0; i < ls.size(); ++i)
-    if (ls[i].find(what) != std::string::npos) return i;
+    if (ls[i].find(what) != std::string::npos)
+      return i;
   return ls.size();
 }
 
@@ -49,7 +50,8 @@ TEST(Ladder, ArrowsPointFromTheSenderInTraceOrder) {
   EXPECT_LT(hello, server_hello);
   EXPECT_LT(server_hello, cert);
   EXPECT_LT(cert, alert);
-  // Client to server: the name on the left, the arrowhead on the right; the reverse from the server.
+  // Client to server: the name on the left, the arrowhead on the right; the reverse from the
+  // server.
   EXPECT_LT(ls[hello].find("ClientHello"), ls[hello].find("->"));
   EXPECT_NE(ls[hello].find(">|"), std::string::npos) << ls[hello];
   EXPECT_NE(ls[server_hello].find("|<-"), std::string::npos) << ls[server_hello];
@@ -65,9 +67,11 @@ TEST(Ladder, ArrowsPointFromTheSenderInTraceOrder) {
   EXPECT_NE(out.find("client-expired/1.2/local->local"), std::string::npos);
   EXPECT_LT(ls[line_with(ls, "client: local")].find("client: local"),
             ls[line_with(ls, "client: local")].find("server: local"));
-  EXPECT_NE(out.find("client (local): rejected in handshake, reason expired"), std::string::npos) << out;
+  EXPECT_NE(out.find("client (local): rejected in handshake, reason expired"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("server (local): rejected in handshake, reason expired, verify error 10"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("verdict: pass (expired)"), std::string::npos) << out;
 }
 
@@ -82,13 +86,14 @@ TEST(Ladder, ACaseWithoutATraceSaysWhy) {
 
 TEST(Ladder, FindCaseByIdGlobOrUniqueSubstring) {
   json results = {{"cases", json::array()}};
-  for (const char* id : {"good/1.2/local->local", "good/1.3/local->local", "good/1.3/openssl->local"})
+  for (const char* id :
+       {"good/1.2/local->local", "good/1.3/local->local", "good/1.3/openssl->local"})
     results["cases"].push_back({{"id", id}});
   EXPECT_EQ(harness::find_case(results, "good/1.2/local->local")["id"], "good/1.2/local->local");
   EXPECT_EQ(harness::find_case(results, "1.2")["id"], "good/1.2/local->local");
   EXPECT_EQ(harness::find_case(results, "*1.3/openssl*")["id"], "good/1.3/openssl->local");
-  EXPECT_THROW((void)harness::find_case(results, "1.3"), tlsmatrix::Error);      // two match
-  EXPECT_THROW((void)harness::find_case(results, "nothing"), tlsmatrix::Error);  // none
+  EXPECT_THROW((void)harness::find_case(results, "1.3"), tlsmatrix::Error);     // two match
+  EXPECT_THROW((void)harness::find_case(results, "nothing"), tlsmatrix::Error); // none
 }
 
 } // namespace

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   cli::add_endpoint_commands(app, run);
   cli::add_run_commands(app, run);
   cli::add_report_commands(app, run);
+  cli::add_trace_commands(app, run);
 
   try {
     app.parse(argc, argv);

@@ -106,6 +106,7 @@ struct RunArgs {
   double timeout = 10;
   bool cross = false;
   bool quiet = false;
+  bool pcap = false;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -203,6 +204,7 @@ int run(const RunArgs& a) {
   }
   std::map<std::string, int> counts;
   harness::RunOptions options{a.jobs, std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)), run_dir};
+  options.pcap = a.pcap;
   auto results = harness::run_cases(cases, pki, options, stop_requested,
       [&](const harness::CaseResult& r, std::size_t done, std::size_t total) {
         ++counts[std::string(harness::to_string(r.verdict.grade))];
@@ -230,7 +232,7 @@ int run(const RunArgs& a) {
   info.scenarios = a.scenarios;
   for (const auto& p : peers) info.peers.push_back(&p->info());
   info.options = {{"jobs", a.jobs}, {"timeout_s", a.timeout}, {"peers", a.peers}, {"filter", a.filter},
-                  {"tls", a.tls}, {"cross", a.cross}};
+                  {"tls", a.tls}, {"cross", a.cross}, {"pcap", a.pcap}};
   const auto results_doc = harness::results_json(info, results);
   harness::write_results(run_dir, results_doc);
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
@@ -303,6 +305,7 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   r->add_option("-j,--jobs", a->jobs, "Cases in parallel (0 = one per core)")->capture_default_str();
   r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
   r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
+  r->add_flag("--pcap", a->pcap, "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for cases that did not pass)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
   r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
             "applicable), 1 when some case did not, 2 for bad input, 130 when interrupted (the finished "

@@ -50,6 +50,43 @@ std::string pad(std::string s, std::size_t n) {
 
 } // namespace
 
+json trace_json(const std::vector<wire::TraceEvent>& trace) {
+  json list = json::array();
+  for (const auto& e : trace) {
+    json j;
+    j["direction"] = wire::to_string(e.direction);
+    j["kind"] = wire::to_string(e.kind);
+    j["name"] = e.name;
+    // The HTML ladder reads "alert" or "message" and "size".
+    j[e.kind == wire::EventKind::alert ? "alert" : "message"] = e.name;
+    j["size"] = e.message_length;
+    j["message_length"] = e.message_length;
+    j["record_length"] = e.record_length;
+    j["time_ms"] = static_cast<double>(e.time.count()) / 1000.0;
+    j["decrypted"] = e.decrypted;
+    if (e.alert_level) j["level"] = *e.alert_level == 2 ? "fatal" : "warning";
+    j["detail"] = e.detail;
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+json trace_summary_json(const wire::HandshakeSummary& s) {
+  json j;
+  j["server_name"] = s.server_name;
+  json offered = json::array();
+  for (auto v : s.offered_versions) offered.push_back(wire::version_name(v));
+  j["offered_versions"] = offered;
+  j["version"] = s.version ? json(wire::version_name(s.version)) : json(nullptr);
+  j["cipher_suite"] = s.cipher_suite ? json(wire::cipher_suite_name(s.cipher_suite)) : json(nullptr);
+  j["hello_retry_request"] = s.hello_retry_request;
+  j["certificate_request"] = s.certificate_request;
+  j["server_certificates"] = s.server_certificate_names;
+  j["client_certificates"] = s.client_certificate_names;
+  j["keys_found"] = s.keys_found;
+  return j;
+}
+
 json observation_json(const SideObservation& o) {
   json j;
   j["peer"] = o.peer;
@@ -122,9 +159,12 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     v["detail"] = r.verdict.detail;
     c["verdict"] = v;
     c["elapsed_ms"] = static_cast<double>(r.elapsed.count()) / 1000.0;
+    c["trace"] = trace_json(r.trace);
+    if (r.trace_summary) c["trace_summary"] = trace_summary_json(*r.trace_summary);
+    if (!r.trace_note.empty()) c["trace_note"] = r.trace_note;
     if (!r.dir.empty()) {
       c["logs"] = {{"dir", r.dir.string()}};
-      for (const char* f : {"server.out", "server.err", "client.out", "client.err", "server.keylog", "client.keylog"})
+      for (const char* f : {"server.out", "server.err", "client.out", "client.err", "server.keylog", "client.keylog", "case.pcapng"})
         if (fs::exists(r.dir / f)) c["logs"][f] = (r.dir / f).string();
     }
     json rep = json::object();

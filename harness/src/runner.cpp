@@ -2,11 +2,16 @@
 #include "harness/runner.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "harness/pcapng.hpp"
+#include "harness/relay.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
@@ -100,6 +105,72 @@ SideObservation harness_side(const std::string& peer, const std::string& text) {
   return o;
 }
 
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Both sides' key logs (whichever exist), concatenated: each holds the secrets its side knows.
+std::string case_keylog(const fs::path& dir) {
+  std::string text;
+  for (const char* f : {"client.keylog", "server.keylog"}) {
+    std::error_code ec;
+    if (!fs::exists(dir / f, ec)) continue;
+    std::string part = read_text(dir / f);
+    if (!part.empty() && part.back() != '\n') part += '\n';
+    text += part;
+  }
+  return text;
+}
+
+// Waits for the relay's recording, but no longer than `bound`: both peers have finished, so the
+// connection is closed or about to be; a relay still waiting after that is stopped.
+const Recording& finish_relay(Relay& relay, std::chrono::milliseconds bound) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, bound, [&] { return done; })) relay.stop();
+  });
+  const Recording& rec = relay.wait();
+  {
+    std::lock_guard lock(m);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  return rec;
+}
+
+// Decodes the recording into the case's trace and writes its capture when asked. Never throws:
+// a problem here is a note, not a verdict.
+void record_trace(CaseResult& r, const Recording& rec, bool pcap) {
+  try {
+    const std::string keylog = case_keylog(r.dir);
+    std::vector<wire::Chunk> chunks;
+    chunks.reserve(rec.chunks.size());
+    for (const auto& c : rec.chunks)
+      chunks.push_back({c.client_to_server ? wire::Direction::client_to_server
+                                           : wire::Direction::server_to_client,
+                        c.since_start, c.bytes});
+    wire::Trace t = wire::decode_trace(chunks, wire::parse_key_log(keylog));
+    r.trace = std::move(t.events);
+    r.trace_summary = std::move(t.summary);
+    if (rec.end != RelayEnd::closed && rec.end != RelayEnd::reset)
+      r.trace_note = "relay: " + std::string(to_string(rec.end)) +
+                     (rec.error_text.empty() ? "" : ": " + rec.error_text);
+    if (pcap || r.verdict.grade != Grade::pass) {
+      write_pcapng(r.dir / "case.pcapng", rec, keylog);
+      r.pcap = r.dir / "case.pcapng";
+    }
+  } catch (const std::exception& e) {
+    r.trace_note = std::string("trace: ") + e.what();
+  }
+}
+
 CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const RunOptions& options) {
   const auto started = Clock::now();
   CaseResult r;
@@ -158,13 +229,30 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
     const CaseContext ctx{r.dir, options.run_dir / "inputs", &loop, options.timeout};
     auto server_run = c.server->start_server(server, ctx);
     r.reproduce_server = server_run->command_line();
-    auto client_run = c.client->run_client(client, server_run->port(), ctx);
+    // The relay records the wire; if it cannot start, the client connects directly.
+    std::unique_ptr<Relay> relay;
+    try {
+      relay = std::make_unique<Relay>(server_run->port(),
+                                      RelayOptions{options.timeout + std::chrono::seconds(2)});
+    } catch (const std::exception& e) {
+      r.trace_note = std::string("relay: ") + e.what();
+    }
+    auto client_run = c.client->run_client(client, relay ? relay->port() : server_run->port(), ctx);
     r.client = std::move(client_run.observation);
     r.reproduce_client = std::move(client_run.command_line);
     const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     const auto left = std::max(std::chrono::milliseconds(500), options.timeout - spent);
     r.server = server_run->finish(left);
     r.verdict = grade_case(s, r.client, r.server);
+    if (relay) {
+      const Recording* rec = nullptr;
+      try {
+        rec = &finish_relay(*relay, std::chrono::milliseconds(1000));
+      } catch (const std::exception& e) {
+        r.trace_note = std::string("relay: ") + e.what();
+      }
+      if (rec) record_trace(r, *rec, options.pcap);
+    }
   } catch (const Error& e) {
     r.verdict.grade = Grade::harness_error;
     r.verdict.detail = e.what();

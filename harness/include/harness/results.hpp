@@ -23,6 +23,10 @@ struct RunInfo {
   nlohmann::ordered_json options;
 };
 
+// A case's trace as results.json holds it: per event direction, kind, name, "message" or "alert",
+// size (= message_length), record_length, time_ms, decrypted, level (alerts), detail.
+[[nodiscard]] nlohmann::ordered_json trace_json(const std::vector<wire::TraceEvent>& trace);
+[[nodiscard]] nlohmann::ordered_json trace_summary_json(const wire::HandshakeSummary& summary);
 [[nodiscard]] nlohmann::ordered_json observation_json(const SideObservation& o);
 [[nodiscard]] nlohmann::ordered_json results_json(const RunInfo& info, const std::vector<CaseResult>& cases);
 

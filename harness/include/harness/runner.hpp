@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "harness/pki_dir.hpp"
 #include "harness/scenario.hpp"
 #include "harness/verdict.hpp"
+#include "harness/wire.hpp"
 
 namespace harness {
 
@@ -33,6 +35,12 @@ struct CaseResult {
   std::filesystem::path dir; // logs
   std::string reproduce_server;
   std::string reproduce_client;
+  // What the relay between the two saw, decoded (empty when the case never ran or the relay
+  // failed; then trace_note says why — a relay problem never changes the verdict).
+  std::vector<wire::TraceEvent> trace;
+  std::optional<wire::HandshakeSummary> trace_summary;
+  std::string trace_note;
+  std::filesystem::path pcap; // cases/<…>/case.pcapng when written
 };
 
 struct PlanOptions {
@@ -51,6 +59,7 @@ struct RunOptions {
   unsigned jobs = 0; // 0: one per core
   std::chrono::milliseconds timeout{10000};
   std::filesystem::path run_dir; // cases/<…>/ logs and inputs/ go here
+  bool pcap = false; // a capture for every case (else only for cases that did not pass)
 };
 
 // Called after each case (from worker threads, serialised by the runner).

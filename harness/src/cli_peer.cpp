@@ -101,7 +101,7 @@ struct Definition {
 const std::set<std::string>& config_placeholders() {
   static const std::set<std::string> names{"port", "cert", "key", "chain", "trust", "crls",
                                            "server_name", "cipher_list", "ciphersuites", "keylog",
-                                           "cert_chain", "request_file"};
+                                           "cert_chain", "request_file", "definition_dir"};
   return names;
 }
 
@@ -419,6 +419,8 @@ struct Vars {
     if (key == "cipher_list") return c.cipher_list;
     if (key == "ciphersuites") return c.ciphersuites;
     if (key == "keylog") return c.keylog.string();
+    // Programs shipped with the peer definitions (harness/peer-programs/) are found relative to them.
+    if (key == "definition_dir") return def->info.definition.parent_path().string();
     if ((key == "cert_chain" || key == "request_file") && derived) return derived(key);
     throw Error(Errc::invalid_input, def->info.name + ": placeholder {" + key + "} has no value here");
   }

@@ -46,4 +46,60 @@ TEST_F(PythonPeer, DefaultSuitePassesInBothDirections) {
 
 TEST_F(PythonPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "python"); }
 
+// Node's tls closes a connection it refuses without an alert, as client and as server (PEERS.md
+// trap 7): our OpenSSL endpoint then sees an unexpected EOF, and the only alert of the exchange is
+// the decode_error OpenSSL 3 records for that EOF (its side, its own doing). Right reason, and the
+// stack's real alert behaviour: graded wrong_reason.
+#define NODE_NO_ALERT(scenario, client, server, from)                                              \
+  {scenario, "", client, server, "wrong_reason", "", "decode_error", from,                         \
+   "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"}
+#define NODE_NO_ALERT_12(scenario, client, server, from)                                           \
+  {scenario, "1.2", client, server, "wrong_reason", "", "decode_error", from,                      \
+   "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"}
+// TLS 1.3: our client has finished its handshake and sent its request when the Node server closes;
+// it reads either the EOF (decode_error recorded, as above) or a reset (no alert at all: pass).
+#define NODE_CLOSE_RACE_13(scenario)                                                               \
+  {scenario, "1.3", "local", "node", "wrong_reason", "", "decode_error", "client",                  \
+   "Node closes without an alert (trap 7); our client reads the EOF or a reset", true}
+const KnownDifference node_differences[] = {
+    NODE_NO_ALERT("server-untrusted-root", "node", "local", "server"),
+    NODE_NO_ALERT("server-expired", "node", "local", "server"),
+    NODE_NO_ALERT("server-not-yet-valid", "node", "local", "server"),
+    NODE_NO_ALERT("server-hostname-mismatch", "node", "local", "server"),
+    NODE_NO_ALERT("server-wrong-eku", "node", "local", "server"),
+    NODE_NO_ALERT("server-self-signed", "node", "local", "server"),
+    NODE_NO_ALERT("server-missing-intermediate", "node", "local", "server"),
+    NODE_NO_ALERT_12("client-untrusted-root", "local", "node", "client"),
+    NODE_NO_ALERT_12("client-expired", "local", "node", "client"),
+    NODE_NO_ALERT_12("client-wrong-eku", "local", "node", "client"),
+    NODE_CLOSE_RACE_13("client-untrusted-root"),
+    NODE_CLOSE_RACE_13("client-expired"),
+    NODE_CLOSE_RACE_13("client-wrong-eku"),
+    {"client-revoked", "", "node", "local", "not_applicable", "", "", "",
+     "no crl_check: Node's crl option checks CRLs for the whole chain (CRL_CHECK_ALL)"},
+    {"client-revoked", "", "local", "node", "not_applicable", "", "", "",
+     "no crl_check: Node's crl option checks CRLs for the whole chain (CRL_CHECK_ALL)"},
+};
+#undef NODE_NO_ALERT
+#undef NODE_NO_ALERT_12
+#undef NODE_CLOSE_RACE_13
+
+class NodePeer : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { run_ = new PeerRun("node"); }
+  static void TearDownTestSuite() { delete run_; }
+  void SetUp() override {
+    if (!run_->skip().empty())
+      GTEST_SKIP() << "node is not available: " << run_->skip();
+  }
+  static PeerRun* run_;
+};
+PeerRun* NodePeer::run_ = nullptr;
+
+TEST_F(NodePeer, DefaultSuitePassesExceptKnownDifferences) {
+  check_matrix(*run_, "node", std::begin(node_differences), std::end(node_differences));
+}
+
+TEST_F(NodePeer, ProgramFollowsTheContract) { check_contract(run_->results(), "node"); }
+
 } // namespace

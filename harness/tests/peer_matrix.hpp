@@ -30,6 +30,9 @@ struct KnownDifference {
   const char* alert;      // the verdict's alert ("" = none reported)
   const char* alert_from; // who sent it
   const char* why;
+  // A race the stack's behaviour makes (a reset overtaking an EOF): this grade, reported as
+  // documented, or else a pass.
+  bool or_pass = false;
 };
 
 inline std::optional<std::string> unavailable(const std::string& peer) {
@@ -93,6 +96,8 @@ inline void check_matrix(const PeerRun& run, const std::string& peer, const Know
     pairs.insert(str(c.at("client")) + ">" + str(c.at("server")) + " " + str(c.at("tls")));
     if (const auto* d = known(c, begin, end)) {
       ++seen[d];
+      if (d->or_pass && v.at("grade") == "pass")
+        continue;
       EXPECT_EQ(v.at("grade"), d->grade)
           << c.at("id") << ": " << v.at("detail") << " (" << d->why << ")";
       if (*d->reason) {

@@ -298,6 +298,11 @@ Definition parse_definition(const std::filesystem::path& file) {
   d.info.name = root.required("name").string();
   if (auto desc = root.optional_child("description")) d.info.description = desc->string();
   d.program = root.required("program").string();
+  // A peer program compiled at build time (Go, Java) lives in the build tree.
+  if (const std::string dir = "{peer_programs}"; d.program.string().starts_with(dir)) {
+    const char* env = std::getenv("TLSMATRIX_PEER_PROGRAMS_DIR");
+    d.program = std::string(env ? env : TLSMATRIX_PEER_PROGRAMS_DIR) + d.program.string().substr(dir.size());
+  }
   if (auto v = root.optional_child("version_argv")) d.version_argv = v->strings();
   if (auto v = root.optional_child("version_command")) {
     d.version_command = v->strings();

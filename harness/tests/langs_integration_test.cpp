@@ -102,4 +102,34 @@ TEST_F(NodePeer, DefaultSuitePassesExceptKnownDifferences) {
 
 TEST_F(NodePeer, ProgramFollowsTheContract) { check_contract(run_->results(), "node"); }
 
+// Go withholds a client certificate whose issuer is not among the server's CertificateRequest CAs
+// (PEERS.md trap 6): "untrusted client certificate" becomes "no client certificate" on the wire.
+const KnownDifference go_differences[] = {
+    {"client-untrusted-root", "1.2", "go", "local", "wrong_reason", "no_client_cert",
+     "handshake_failure", "server", "Go withholds a client certificate the server's CA list does not name"},
+    {"client-untrusted-root", "1.3", "go", "local", "wrong_reason", "no_client_cert",
+     "certificate_required", "server",
+     "Go withholds a client certificate the server's CA list does not name"},
+    {"client-revoked", "", "go", "local", "not_applicable", "", "", "", "crypto/tls checks no CRLs"},
+    {"client-revoked", "", "local", "go", "not_applicable", "", "", "", "crypto/tls checks no CRLs"},
+};
+
+class GoPeer : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { run_ = new PeerRun("go"); }
+  static void TearDownTestSuite() { delete run_; }
+  void SetUp() override {
+    if (!run_->skip().empty())
+      GTEST_SKIP() << "go is not available (golang-go missing at build time?): " << run_->skip();
+  }
+  static PeerRun* run_;
+};
+PeerRun* GoPeer::run_ = nullptr;
+
+TEST_F(GoPeer, DefaultSuitePassesExceptKnownDifferences) {
+  check_matrix(*run_, "go", std::begin(go_differences), std::end(go_differences));
+}
+
+TEST_F(GoPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "go"); }
+
 } // namespace

@@ -101,7 +101,7 @@ struct Definition {
 const std::set<std::string>& config_placeholders() {
   static const std::set<std::string> names{"port", "cert", "key", "chain", "trust", "crls",
                                            "server_name", "cipher_list", "ciphersuites", "keylog",
-                                           "cert_chain", "request_file"};
+                                           "cert_chain", "request_file", "definition_dir"};
   return names;
 }
 
@@ -298,6 +298,11 @@ Definition parse_definition(const std::filesystem::path& file) {
   d.info.name = root.required("name").string();
   if (auto desc = root.optional_child("description")) d.info.description = desc->string();
   d.program = root.required("program").string();
+  // A peer program compiled at build time (Go, Java) lives in the build tree.
+  if (const std::string dir = "{peer_programs}"; d.program.string().starts_with(dir)) {
+    const char* env = std::getenv("TLSMATRIX_PEER_PROGRAMS_DIR");
+    d.program = std::string(env ? env : TLSMATRIX_PEER_PROGRAMS_DIR) + d.program.string().substr(dir.size());
+  }
   if (auto v = root.optional_child("version_argv")) d.version_argv = v->strings();
   if (auto v = root.optional_child("version_command")) {
     d.version_command = v->strings();
@@ -419,6 +424,8 @@ struct Vars {
     if (key == "cipher_list") return c.cipher_list;
     if (key == "ciphersuites") return c.ciphersuites;
     if (key == "keylog") return c.keylog.string();
+    // Programs shipped with the peer definitions (harness/peer-programs/) are found relative to them.
+    if (key == "definition_dir") return def->info.definition.parent_path().string();
     if ((key == "cert_chain" || key == "request_file") && derived) return derived(key);
     throw Error(Errc::invalid_input, def->info.name + ": placeholder {" + key + "} has no value here");
   }

@@ -3,35 +3,11 @@
 // the stack's known differences, which must be reported exactly as the stack behaves (grade,
 // reason, alert and who sent it) — a difference is a result, not a failure. Skipped, with the
 // reason, when the peer is not installed.
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-
-#include <map>
-#include <optional>
-#include <set>
-
-#include "harness/peer.hpp"
-#include "support.hpp"
+#include "peer_matrix.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
-using testing_support::ScratchDir;
-
-// A case the stack decides differently from the scenario's expectation, and how it must show.
-struct KnownDifference {
-  const char* scenario;
-  const char* tls; // "" = both versions
-  const char* client;
-  const char* server;
-  const char* grade;
-  const char* reason;     // the verdict's reason
-  const char* alert;      // the verdict's alert ("" = none reported)
-  const char* alert_from; // who sent it
-  const char* why;
-};
+using namespace peer_matrix;
 
 const KnownDifference gnutls_differences[] = {
     {"mtls-no-client-cert", "1.2", "local", "gnutls", "wrong_reason", "no_client_cert",
@@ -63,103 +39,6 @@ const KnownDifference nss_differences[] = {
      "NSS does not send a client certificate unfit for client authentication"},
 };
 
-std::optional<std::string> unavailable(const std::string& peer) {
-  for (const auto& p : harness::load_peers())
-    if (p->info().name == peer)
-      return p->info().unavailable;
-  return "no peer definition named " + peer;
-}
-
-// Runs `tlsmatrix run --peers local,<peer>` once for a suite and keeps results.json.
-class PeerRun {
-public:
-  explicit PeerRun(const std::string& peer) {
-    if (auto why = unavailable(peer)) {
-      skip_ = *why;
-      return;
-    }
-    run_ =
-        testing_support::run({testing_support::tlsmatrix_binary(), "run", "--peers",
-                              "local," + peer, "--jobs", "2", "--out", (dir_ / "results").string()},
-                             "", std::chrono::seconds(400));
-    const fs::path latest = dir_ / "results" / "latest" / "results.json";
-    if (fs::exists(latest))
-      results_ = json::parse(testing_support::read_text(latest));
-  }
-  const std::string& skip() const { return skip_; }
-  const testing_support::CommandResult& command() const { return run_; }
-  const json& results() const { return results_; }
-
-private:
-  ScratchDir dir_;
-  std::string skip_;
-  testing_support::CommandResult run_;
-  json results_;
-};
-
-const KnownDifference* known(const json& c, const KnownDifference* begin,
-                             const KnownDifference* end) {
-  for (auto* d = begin; d != end; ++d)
-    if (c.at("scenario") == d->scenario && (!*d->tls || c.at("tls") == d->tls) &&
-        c.at("client") == d->client && c.at("server") == d->server)
-      return d;
-  return nullptr;
-}
-
-std::string str(const json& v) {
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-// Every case passes, or is a known difference reported exactly as documented; each known
-// difference shows up (a stack that changed its behaviour must be noticed, not silently pass).
-void check_matrix(const PeerRun& run, const std::string& peer, const KnownDifference* begin,
-                  const KnownDifference* end) {
-  ASSERT_FALSE(run.results().is_null()) << run.command().out << run.command().err;
-  const json& r = run.results();
-  EXPECT_TRUE(r.at("peers").at(peer).at("available").get<bool>());
-  std::set<std::string> pairs;
-  std::map<const KnownDifference*, int> seen;
-  for (const auto& c : r.at("cases")) {
-    const auto& v = c.at("verdict");
-    pairs.insert(str(c.at("client")) + ">" + str(c.at("server")) + " " + str(c.at("tls")));
-    if (const auto* d = known(c, begin, end)) {
-      ++seen[d];
-      EXPECT_EQ(v.at("grade"), d->grade)
-          << c.at("id") << ": " << v.at("detail") << " (" << d->why << ")";
-      if (*d->reason) {
-        EXPECT_EQ(str(v.at("reason")), d->reason) << c.at("id");
-      }
-      EXPECT_EQ(str(v.at("alert")), d->alert) << c.at("id") << ": " << v.at("detail");
-      EXPECT_EQ(str(v.at("alert_from")), d->alert_from) << c.at("id");
-      continue;
-    }
-    EXPECT_EQ(v.at("grade"), "pass")
-        << c.at("id") << ": " << v.at("detail") << "\nreproduce: " << c.at("reproduce").dump()
-        << "\nlogs: " << c.at("logs").at("dir");
-  }
-  for (auto* d = begin; d != end; ++d)
-    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
-        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
-  // 16 scenarios × 2 versions × the default pairs (local→local, peer→local, local→peer).
-  EXPECT_EQ(r.at("cases").size(), 96u);
-  for (const std::string tls : {"1.2", "1.3"})
-    for (const std::string& pair : {peer + ">local", "local>" + peer})
-      EXPECT_TRUE(pairs.contains(pair + " " + tls)) << pair << " " << tls;
-}
-
-const json* find_case(const json& results, const std::string& id) {
-  for (const auto& c : results.at("cases"))
-    if (c.at("id") == id)
-      return &c;
-  return nullptr;
-}
-
-bool has_alert(const json& side, const std::string& direction, const std::string& name) {
-  for (const auto& a : side.at("alerts"))
-    if (a.at("direction") == direction && a.at("description") == name)
-      return true;
-  return false;
-}
 
 class GnutlsPeer : public ::testing::Test {
 protected:

@@ -1,0 +1,221 @@
+// A TLS peer over Go's standard crypto/tls, speaking the peer-program contract shared with
+// tlspeer.py, tlspeer.js and TlsPeer.java (see harness/peers/go.json). Built offline at CMake
+// build time (standard library only, no go.mod).
+// Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
+// VERIFY <kind> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+const request = "GET /tlsmatrix HTTP/1.0\r\n\r\n"
+
+func say(format string, a ...any) { fmt.Printf(format+"\n", a...) }
+
+func versionName(v uint16) string {
+	// tls.VersionName arrived in Go 1.21; Debian 12 has 1.19.
+	return map[uint16]string{tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3"}[v]
+}
+
+func oneline(names []string) string { return strings.Join(names, "") }
+
+func subject(state tls.ConnectionState) string {
+	if len(state.PeerCertificates) == 0 {
+		return "anonymous"
+	}
+	var parts []string
+	for _, atv := range state.PeerCertificates[0].Subject.Names {
+		short := map[string]string{"2.5.4.3": "CN", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C",
+			"2.5.4.8": "ST", "2.5.4.7": "L"}[atv.Type.String()]
+		if short == "" {
+			short = atv.Type.String()
+		}
+		parts = append(parts, fmt.Sprintf("/%s=%v", short, atv.Value))
+	}
+	return oneline(parts)
+}
+
+// One line per fact the harness classifies; the library's text verbatim.
+func report(phase string, err error) {
+	var invalid x509.CertificateInvalidError
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case errors.As(err, &invalid):
+		say("VERIFY invalid-%d %s", invalid.Reason, invalid.Error())
+	case errors.As(err, &unknown):
+		say("VERIFY unknown-authority %s", unknown.Error())
+	case errors.As(err, &hostname):
+		say("VERIFY hostname %s", hostname.Error())
+	}
+	text := strings.Join(strings.Fields(err.Error()), " ")
+	if i := strings.Index(text, "remote error: tls: "); i >= 0 {
+		say("ALERT received %s", strings.ReplaceAll(text[i+len("remote error: tls: "):], " ", "_"))
+	}
+	say("ERROR %s %T %s", phase, err, text)
+}
+
+func readPEM(path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		report("setup", err)
+		os.Exit(1)
+	}
+	return data
+}
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		fmt.Println("Go", runtime.Version(), "crypto/tls")
+		return
+	}
+	if len(os.Args) < 2 || (os.Args[1] != "server" && os.Args[1] != "client") {
+		fmt.Fprintln(os.Stderr, "usage: tlspeer server|client --port P ...")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	port := fs.Int("port", 0, "")
+	serverName := fs.String("server-name", "localhost", "")
+	certFile := fs.String("cert", "", "")
+	keyFile := fs.String("key", "", "")
+	chain := fs.String("chain", "", "")
+	trust := fs.String("trust", "", "")
+	clientAuth := fs.String("client-auth", "none", "")
+	noVerify := fs.Bool("no-verify", false, "")
+	version := fs.String("tls", "", "")
+	keylog := fs.String("keylog", "", "")
+	_ = fs.Parse(os.Args[2:])
+
+	cfg := &tls.Config{ServerName: *serverName, InsecureSkipVerify: *noVerify}
+	switch *version {
+	case "1.2":
+		cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+	case "1.3":
+		cfg.MinVersion, cfg.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
+	}
+	if *certFile != "" {
+		certPEM := readPEM(*certFile)
+		if *chain != "" {
+			certPEM = append(append(certPEM, '\n'), readPEM(*chain)...)
+		}
+		pair, err := tls.X509KeyPair(certPEM, readPEM(*keyFile))
+		if err != nil {
+			report("setup", err)
+			os.Exit(1)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if *trust != "" {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(readPEM(*trust))
+		cfg.RootCAs, cfg.ClientCAs = pool, pool
+	}
+	if *keylog != "" {
+		f, err := os.OpenFile(*keylog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err == nil {
+			cfg.KeyLogWriter = f
+		}
+	}
+	if os.Args[1] == "server" {
+		cfg.ClientAuth = map[string]tls.ClientAuthType{"none": tls.NoClientCert,
+			"request": tls.VerifyClientCertIfGiven, "require": tls.RequireAndVerifyClientCert}[*clientAuth]
+		os.Exit(serve(cfg, *port))
+	}
+	os.Exit(connect(cfg, *port))
+}
+
+func serve(cfg *tls.Config, port int) int {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		say("ERROR tcp bind %s", err)
+		return 1
+	}
+	say("READY %d", port)
+	raw, err := ln.Accept()
+	ln.Close()
+	if err != nil {
+		report("tcp", err)
+		return 1
+	}
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := tls.Server(raw, cfg)
+	defer conn.Close()
+	if err := conn.Handshake(); err != nil {
+		report("handshake", err)
+		return 1
+	}
+	state := conn.ConnectionState()
+	say("HANDSHAKE %s", versionName(state.Version))
+	who := subject(state)
+	say("PEER %s", who)
+	r := bufio.NewReader(conn)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			report("read", err)
+			return 1
+		}
+		if strings.TrimRight(line, "\r\n") == "" {
+			break
+		}
+	}
+	if _, err := fmt.Fprintf(conn, "HTTP/1.0 200 OK\r\n\r\ntlsmatrix-ok client=%s\n", who); err != nil {
+		report("write", err)
+		return 1
+	}
+	// CloseWrite sends close_notify (PEERS.md trap 9).
+	_ = conn.CloseWrite()
+	say("COMPLETED client=%s", who)
+	return 0
+}
+
+func connect(cfg *tls.Config, port int) int {
+	raw, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	if err != nil {
+		report("tcp", err)
+		return 1
+	}
+	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := tls.Client(raw, cfg)
+	defer conn.Close()
+	if err := conn.Handshake(); err != nil {
+		report("handshake", err)
+		return 1
+	}
+	state := conn.ConnectionState()
+	say("HANDSHAKE %s", versionName(state.Version))
+	if cfg.InsecureSkipVerify {
+		say("PEER unverified")
+	} else {
+		say("PEER %s", subject(state))
+	}
+	// The request goes after the handshake and the response is read to its end: a TLS 1.3 server
+	// rejects a client certificate after the client's handshake has finished (PEERS.md trap 5).
+	if _, err := io.WriteString(conn, request); err != nil {
+		report("write", err)
+		return 1
+	}
+	response, err := io.ReadAll(conn)
+	if err != nil {
+		report("read", err)
+		return 1
+	}
+	say("COMPLETED")
+	os.Stdout.Write(response)
+	if strings.Contains(string(response), "tlsmatrix-ok") || strings.HasPrefix(string(response), "HTTP/1.") {
+		return 0
+	}
+	return 1
+}

@@ -8,6 +8,7 @@
 
 #include "harness/peer.hpp"
 #include "harness/reasons.hpp"
+#include "captured_output.hpp"
 #include "support.hpp"
 
 namespace {
@@ -17,18 +18,12 @@ using harness::Outcome;
 using harness::Phase;
 using harness::Side;
 
-const fs::path data = testing_support::source_dir() / "harness/tests/data/openssl";
+
 const fs::path definition = testing_support::source_dir() / "harness/peers/openssl.json";
 
-harness::SideObservation observe(const std::string& name, const std::string& tls, Side side) {
-  harness::TlsConfig config;
-  config.version = tls == "1.2" ? harness::TlsVersion::tls12 : harness::TlsVersion::tls13;
-  const std::string base = (data / (name + "." + tls + "." + std::string(harness::to_string(side)))).string();
-  harness::ProcessResult r;
-  r.out = testing_support::read_text(base + ".out");
-  r.err = testing_support::read_text(base + ".err");
-  r.exit_code = std::stoi(testing_support::read_text(base + ".exit"));
-  return harness::classify_peer_output(definition, side, r, config);
+harness::SideObservation observe(const std::string& name, const std::string& tls, Side side,
+                                 bool verify = true) {
+  return testing_support::observe_captured("openssl", name, tls, side, verify);
 }
 
 struct Expected {
@@ -75,16 +70,8 @@ const Expected rejections[] = {
 INSTANTIATE_TEST_SUITE_P(Captured, OpensslRejections,
                          ::testing::Combine(::testing::ValuesIn(rejections), ::testing::Values("1.2", "1.3")),
                          [](const auto& param_info) {
-                           std::string n = std::string(std::get<0>(param_info.param).name) + "Tls" +
-                                           std::get<1>(param_info.param);
-                           std::string out;
-                           bool up = true;
-                           for (char c : n) {
-                             if (c == '-' || c == '.') { up = true; continue; }
-                             out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-                             up = false;
-                           }
-                           return out;
+                           return testing_support::captured_case_name(std::get<0>(param_info.param).name,
+                                                                      std::get<1>(param_info.param));
                          });
 
 TEST(OpensslClassifier, CompletedCasesOnBothSides) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "harness/peer.hpp"
+#include "captured_output.hpp"
 #include "support.hpp"
 
 namespace {
@@ -14,29 +15,18 @@ using harness::Outcome;
 using harness::Phase;
 using harness::Side;
 
+
 const fs::path data = testing_support::source_dir() / "harness/tests/data/nss";
 const fs::path definition = testing_support::source_dir() / "harness/peers/nss.json";
 
 harness::SideObservation observe(const std::string& name, const std::string& tls, Side side,
                                  bool verify = true) {
-  harness::TlsConfig config;
-  config.version = tls == "1.2" ? harness::TlsVersion::tls12 : harness::TlsVersion::tls13;
-  config.verify = verify;
-  const std::string base =
-      (data / (name + "." + tls + "." + std::string(harness::to_string(side)))).string();
-  harness::ProcessResult r;
-  r.out = testing_support::read_text(base + ".out");
-  r.err = testing_support::read_text(base + ".err");
-  r.exit_code = std::stoi(testing_support::read_text(base + ".exit"));
-  return harness::classify_peer_output(definition, side, r, config);
+  return testing_support::observe_captured("nss", name, tls, side, verify);
 }
 
-// The first fatal alert a side says it received ("" if none). NSS never says which it sent.
+// NSS never says which alert it sent, only which it received.
 std::string received_alert(const harness::SideObservation& o) {
-  for (const auto& a : o.alerts)
-    if (!a.sent && a.fatal)
-      return a.name();
-  return {};
+  return testing_support::first_fatal_alert(o, false);
 }
 
 struct Expected {
@@ -75,25 +65,12 @@ const Expected rejections[] = {
     {"client-revoked", Side::server, "revoked", "certificate_revoked"},
 };
 
-std::string param_name(const std::string& name, const std::string& tls) {
-  std::string out;
-  bool up = true;
-  for (char c : name + "Tls" + tls) {
-    if (c == '-' || c == '.') {
-      up = true;
-      continue;
-    }
-    out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    up = false;
-  }
-  return out;
-}
 
 INSTANTIATE_TEST_SUITE_P(Captured, NssRejections,
                          ::testing::Combine(::testing::ValuesIn(rejections),
                                             ::testing::Values("1.2", "1.3")),
                          [](const auto& param_info) {
-                           return param_name(std::get<0>(param_info.param).name,
+                           return testing_support::captured_case_name(std::get<0>(param_info.param).name,
                                              std::get<1>(param_info.param));
                          });
 

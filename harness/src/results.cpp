@@ -157,6 +157,7 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     v["alert"] = r.verdict.alert.empty() ? json(nullptr) : json(r.verdict.alert);
     v["alert_from"] = r.verdict.alert_from ? json(to_string(*r.verdict.alert_from)) : json(nullptr);
     v["detail"] = r.verdict.detail;
+    v["flow"] = r.verdict.flow.empty() ? json(nullptr) : json(r.verdict.flow);
     c["verdict"] = v;
     c["elapsed_ms"] = static_cast<double>(r.elapsed.count()) / 1000.0;
     c["trace"] = trace_json(r.trace);

@@ -162,6 +162,8 @@ void record_trace(CaseResult& r, const Recording& rec, bool pcap) {
     if (rec.end != RelayEnd::closed && rec.end != RelayEnd::reset)
       r.trace_note = "relay: " + std::string(to_string(rec.end)) +
                      (rec.error_text.empty() ? "" : ": " + rec.error_text);
+    grade_flow(*r.spec.scenario, r.spec.version, &r.trace, rec.events,
+               rec.end == RelayEnd::closed || rec.end == RelayEnd::reset, r.trace_note, r.verdict);
     if (pcap || r.verdict.grade != Grade::pass) {
       write_pcapng(r.dir / "case.pcapng", rec, keylog);
       r.pcap = r.dir / "case.pcapng";
@@ -253,6 +255,8 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
       }
       if (rec) record_trace(r, *rec, options.pcap);
     }
+    if (r.verdict.flow.empty() && expected_flow(s, c.version) != nullptr)
+      grade_flow(s, c.version, nullptr, {}, false, r.trace_note, r.verdict);
   } catch (const Error& e) {
     r.verdict.grade = Grade::harness_error;
     r.verdict.detail = e.what();

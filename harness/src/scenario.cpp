@@ -63,7 +63,27 @@ std::vector<std::string> trust_list(const JsonNode& node, const PkiDir* pki) {
   return list;
 }
 
+Flow parse_flow(const JsonNode& node) {
+  if (!node.value().is_array() || node.value().empty())
+    node.fail("expected a non-empty list of steps such as [\"C: ClientHello\", \"S: ServerHello\"]");
+  Flow f;
+  for (std::size_t i = 0; i < node.value().size(); ++i) {
+    const JsonNode el = node.element(i);
+    std::string error;
+    auto step = parse_flow_step(el.string(), error);
+    if (!step) el.fail(error);
+    f.steps.push_back(std::move(*step));
+  }
+  return f;
+}
+
 } // namespace
+
+const Flow* expected_flow(const Scenario& s, TlsVersion version) {
+  for (const auto& [v, f] : s.expect.flows)
+    if (v == version) return &f;
+  return nullptr;
+}
 
 std::string_view to_string(ChainShape c) {
   switch (c) {
@@ -167,7 +187,7 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   implies(s.server.chain == ChainShape::reversed, "chain_order");
 
   const JsonNode expect = root.required("expect", "an object {result, by, reasons, alerts}");
-  expect.only_keys({"result", "by", "reasons", "alerts"});
+  expect.only_keys({"result", "by", "reasons", "alerts", "flow"});
   s.expect.result = expect.required("result", "accepted or rejected").one_of("accepted, rejected", [](const std::string& r) {
     return r == "accepted" ? std::optional(ExpectedResult::accepted)
            : r == "rejected" ? std::optional(ExpectedResult::rejected)
@@ -189,6 +209,24 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
       if (expect.has(key)) expect.child(key).fail("only a rejected expectation names who rejects and why");
   }
   if (auto n = expect.optional_child("alerts")) s.expect.alerts = n->strings();
+  if (auto n = expect.optional_child("flow")) {
+    if (n->value().is_array()) {
+      const Flow f = parse_flow(*n);
+      for (auto v : s.tls) s.expect.flows.emplace_back(v, f);
+    } else if (n->value().is_object()) {
+      n->only_keys({"1.2", "1.3"});
+      for (auto v : s.tls) {
+        const std::string key(to_string(v));
+        if (n->has(key)) s.expect.flows.emplace_back(v, parse_flow(n->child(key)));
+      }
+      for (const auto& [key, value] : n->value().items())
+        if (std::none_of(s.tls.begin(), s.tls.end(), [&](TlsVersion v) { return to_string(v) == key; }))
+          n->child(key).fail("the scenario does not run TLS " + key + " (see /tls)");
+    } else {
+      n->fail("expected a list of steps such as [\"C: ClientHello\", \"S: ServerHello\"], or an "
+              "object {\"1.2\": [...], \"1.3\": [...]}");
+    }
+  }
   return s;
 }
 

@@ -117,4 +117,44 @@ Verdict grade_case(const Scenario& s, const SideObservation& client, const SideO
   return v;
 }
 
+void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::TraceEvent>* trace,
+                const std::vector<WireEvent>& connection, bool complete, const std::string& note,
+                Verdict& v) {
+  const Flow* flow = expected_flow(s, version);
+  if (flow == nullptr) return;
+  const auto not_checked = [&](const std::string& why) {
+    v.flow = "not checked: " + why;
+    v.detail += (v.detail.empty() ? "" : "; ") + ("flow " + v.flow);
+  };
+  if (v.grade == Grade::not_applicable || v.grade == Grade::timeout ||
+      v.grade == Grade::harness_error) {
+    v.flow = "not checked: the case is " + std::string(to_string(v.grade));
+    return;
+  }
+  if (trace == nullptr) return not_checked("no trace" + (note.empty() ? "" : " (" + note + ")"));
+  const auto tokens = flow_tokens(*trace, connection, version == TlsVersion::tls13);
+  const FlowCheck check = check_flow(*flow, tokens);
+  if (check.result == FlowResult::matched) {
+    v.flow = "matched";
+    return;
+  }
+  const auto encrypted = std::count_if(tokens.begin(), tokens.end(), [](const FlowToken& t) {
+    return t.kind == FlowAtom::Kind::encrypted && !t.ignorable;
+  });
+  if (encrypted > 0)
+    return not_checked(std::to_string(encrypted) +
+                       " record(s) could not be decrypted (no key log for this connection); " +
+                       check.detail);
+  if (!complete && !check.found)
+    return not_checked("the recording was cut short" + (note.empty() ? "" : " (" + note + ")") +
+                       "; " + check.detail);
+  v.flow = "mismatch: " + check.detail;
+  if (v.grade == Grade::pass || v.grade == Grade::wrong_reason) {
+    v.grade = Grade::fail;
+    v.detail = check.detail + " [" + v.detail + "]";
+  } else {
+    v.detail += "; " + check.detail;
+  }
+}
+
 } // namespace harness

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/flow.hpp"
 #include "harness/observation.hpp"
 #include "harness/pki_dir.hpp"
 #include "harness/tls_config.hpp"
@@ -37,6 +38,9 @@ struct Expectation {
   std::optional<Side> by;             // who must reject (rejected only)
   std::vector<std::string> reasons;   // acceptable canonical reasons (rejected only)
   std::vector<std::string> alerts;    // acceptable alert names on the wire (empty: any or none)
+  // The handshake on the wire, per TLS version (`expect.flow`: one list for every version, or an
+  // object keyed by "1.2" / "1.3"); a version without one is not flow-checked.
+  std::vector<std::pair<TlsVersion, Flow>> flows;
 };
 
 struct Scenario {
@@ -51,6 +55,9 @@ struct Scenario {
   std::vector<std::string> requires_; // capabilities both peers must have ("client_cert", …)
   Expectation expect;
 };
+
+// The flow the scenario expects for `version`, or null.
+[[nodiscard]] const Flow* expected_flow(const Scenario& s, TlsVersion version);
 
 // Every capability name a scenario may require.
 [[nodiscard]] const std::vector<std::string>& known_capabilities();

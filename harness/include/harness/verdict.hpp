@@ -3,9 +3,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/observation.hpp"
+#include "harness/relay.hpp"
 #include "harness/scenario.hpp"
+#include "harness/wire.hpp"
 
 namespace harness {
 
@@ -19,9 +22,22 @@ struct Verdict {
   std::string alert;               // the fatal alert that ended it (name), if seen
   std::optional<Side> alert_from;  // who sent it
   std::string detail;              // one line for people: what differed from the expectation
+  // expect.flow: "" (the scenario has none for this version), "matched", "mismatch: <first
+  // differing step>" or "not checked: <why>".
+  std::string flow;
 };
 
 [[nodiscard]] Verdict grade_case(const Scenario& scenario, const SideObservation& client,
                                  const SideObservation& server);
+
+// Checks the scenario's flow for `version` (if any) against the case's trace and the relay's
+// FIN/RST events, after grade_case. A mismatch turns pass or wrong_reason into fail and puts the
+// first differing step in front of the detail. Not checked (a note in `flow` and the detail,
+// never a different grade): no trace (`trace` null; `note` says why), records that could not be
+// decrypted, a recording cut short (`complete` false) that ended before the flow did, and cases
+// graded not_applicable, timeout or harness_error.
+void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::TraceEvent>* trace,
+                const std::vector<WireEvent>& connection, bool complete, const std::string& note,
+                Verdict& v);
 
 } // namespace harness

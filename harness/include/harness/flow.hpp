@@ -1,0 +1,82 @@
+// Flow assertions (`expect.flow`): a sequence pattern over a case's wire trace, and its matcher.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/relay.hpp"
+#include "harness/wire.hpp"
+
+namespace harness {
+
+// One alternative of a step: who sent what.
+struct FlowAtom {
+  enum class Kind {
+    invalid,
+    message, // a handshake message by its trace name ("ClientHello", "Finished", …)
+    change_cipher_spec,
+    alert, // alerts: empty = any description
+    application_data,
+    close,     // the side closed its TCP direction (FIN) or reset the connection
+    reset,     // the side reset the connection (RST)
+    encrypted, // a protected record that could not be decrypted
+    malformed,
+    other, // "Heartbeat", "SSLv2ClientHello"
+  };
+  wire::Direction from = wire::Direction::client_to_server;
+  Kind kind = Kind::invalid;
+  std::string name;                // message / other: the trace name
+  std::vector<std::string> alerts; // alert descriptions ("certificate_expired"); empty: any
+};
+
+// "C: ClientHello", "S: CertificateRequest?", "C: alert(close_notify) | C: close", "...".
+struct FlowStep {
+  std::string text;                   // as written, for messages
+  std::vector<FlowAtom> alternatives; // one of them must match one trace event
+  bool optional = false;              // trailing '?'
+  bool any = false;                   // "...": zero or more events of any kind
+};
+
+struct Flow {
+  std::vector<FlowStep> steps;
+};
+
+// Parses one step; nullopt and `error` set when it is not valid (unknown side, message or alert
+// name, empty alternative).
+[[nodiscard]] std::optional<FlowStep> parse_flow_step(std::string_view text, std::string& error);
+
+// What the matcher sees of one trace or connection event, in wire order.
+struct FlowToken {
+  wire::Direction from = wire::Direction::client_to_server;
+  FlowAtom::Kind kind = FlowAtom::Kind::invalid;
+  std::string name;       // message name, alert description, "close", "reset", …
+  bool fatal = false;     // alerts
+  bool ignorable = false; // skipped when the current step does not name it (see flow.cpp)
+  std::optional<std::size_t> trace_index; // position in the case's trace (none: a TCP event)
+};
+[[nodiscard]] std::string to_string(const FlowToken& t); // "S: alert(fatal unknown_ca)", "C: close"
+
+// The trace's events and the relay's FIN/RST events merged in wire order and classified.
+// `tls13`: ChangeCipherSpec is then middlebox compatibility (RFC 8446 §D.4) and ignorable.
+[[nodiscard]] std::vector<FlowToken> flow_tokens(const std::vector<wire::TraceEvent>& trace,
+                                                 const std::vector<WireEvent>& connection,
+                                                 bool tls13);
+
+enum class FlowResult { matched, mismatch };
+struct FlowCheck {
+  FlowResult result = FlowResult::mismatch;
+  // mismatch: the first differing step (0-based; steps.size() when events were left over), the
+  // event found there (nullopt: the trace ended) and a one-line explanation.
+  std::size_t step = 0;
+  std::optional<FlowToken> found;
+  std::string detail;
+};
+
+// Matches the whole token list against the flow, skipping ignorable tokens the current step does
+// not name. The mismatch reported is the one that got furthest into the trace.
+[[nodiscard]] FlowCheck check_flow(const Flow& flow, const std::vector<FlowToken>& tokens);
+
+} // namespace harness

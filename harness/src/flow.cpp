@@ -1,0 +1,352 @@
+// Flow assertions: parsing "C: ClientHello"-style steps and matching them against a wire trace.
+//
+// What the matcher ignores, so one flow holds across stacks: ChangeCipherSpec in TLS 1.3 (sent
+// or not for middlebox compatibility, RFC 8446 §D.4), NewSessionTicket (OpenSSL sends two in
+// TLS 1.3, one in TLS 1.2 when tickets are on, others none), application data, close_notify
+// and TCP closes — unless the current step names them. Everything else (every other handshake
+// message, TLS 1.2 ChangeCipherSpec, every other alert, undecryptable and malformed records)
+// must be matched by a step.
+#include "harness/flow.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "harness/observation.hpp"
+
+namespace harness {
+namespace {
+
+using wire::Direction;
+using Kind = FlowAtom::Kind;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+const std::set<std::string>& handshake_names() {
+  static const std::set<std::string> names = [] {
+    std::set<std::string> n;
+    for (int t = 0; t < 256; ++t)
+      if (auto name = wire::handshake_name(t); !name.starts_with("HandshakeType("))
+        n.insert(name);
+    return n;
+  }();
+  return names;
+}
+
+const std::set<std::string>& alert_names() {
+  static const std::set<std::string> names = [] {
+    std::set<std::string> n;
+    for (int d = 0; d < 256; ++d)
+      if (auto name = alert_name(d); !name.starts_with("alert_"))
+        n.insert(name);
+    return n;
+  }();
+  return names;
+}
+
+std::optional<FlowAtom> parse_atom(std::string_view text, std::string& error) {
+  text = trim(text);
+  FlowAtom a;
+  const auto colon = text.find(':');
+  const auto side =
+      colon == std::string_view::npos ? std::string_view() : trim(text.substr(0, colon));
+  if (side == "C") {
+    a.from = Direction::client_to_server;
+  } else if (side == "S") {
+    a.from = Direction::server_to_client;
+  } else {
+    error = "\"" + std::string(text) + "\": expected \"C: <message>\" or \"S: <message>\"";
+    return std::nullopt;
+  }
+  const std::string what(trim(text.substr(colon + 1)));
+  if (what.starts_with("alert")) {
+    a.kind = Kind::alert;
+    std::string_view rest = trim(std::string_view(what).substr(5));
+    if (rest.empty())
+      return a;
+    if (rest.front() != '(' || rest.back() != ')') {
+      error = "\"" + what + "\": expected alert or alert(name, …)";
+      return std::nullopt;
+    }
+    rest = rest.substr(1, rest.size() - 2);
+    while (true) {
+      const auto comma = rest.find(',');
+      const std::string name(trim(rest.substr(0, comma)));
+      if (!alert_names().contains(name)) {
+        std::vector<std::string> known(alert_names().begin(), alert_names().end());
+        std::string list;
+        for (const auto& k : known)
+          list += (list.empty() ? "" : ", ") + k;
+        error = "unknown alert \"" + name + "\" (expected one of " + list + ")";
+        return std::nullopt;
+      }
+      a.alerts.push_back(name);
+      if (comma == std::string_view::npos)
+        break;
+      rest = rest.substr(comma + 1);
+    }
+    return a;
+  }
+  if (what == "ChangeCipherSpec")
+    a.kind = Kind::change_cipher_spec;
+  else if (what == "ApplicationData")
+    a.kind = Kind::application_data;
+  else if (what == "close")
+    a.kind = Kind::close;
+  else if (what == "reset")
+    a.kind = Kind::reset;
+  else if (what == "encrypted")
+    a.kind = Kind::encrypted;
+  else if (what == "malformed")
+    a.kind = Kind::malformed;
+  else if (what == "Heartbeat" || what == "SSLv2ClientHello")
+    a.kind = Kind::other;
+  else if (handshake_names().contains(what))
+    a.kind = Kind::message;
+  else {
+    error = "unknown message \"" + what +
+            "\" (expected a handshake message such as ClientHello or Finished, ChangeCipherSpec, "
+            "alert(name), ApplicationData, close, reset, encrypted, malformed)";
+    return std::nullopt;
+  }
+  a.name = what;
+  return a;
+}
+
+bool matches(const FlowAtom& a, const FlowToken& t) {
+  if (a.from != t.from)
+    return false;
+  switch (a.kind) {
+  case Kind::alert:
+    return t.kind == Kind::alert && (a.alerts.empty() || std::find(a.alerts.begin(), a.alerts.end(),
+                                                                   t.name) != a.alerts.end());
+  case Kind::close:
+    return t.kind == Kind::close || t.kind == Kind::reset;
+  case Kind::message:
+  case Kind::other:
+    return t.kind == a.kind && t.name == a.name;
+  default:
+    return t.kind == a.kind;
+  }
+}
+
+bool matches(const FlowStep& s, const FlowToken& t) {
+  return std::any_of(s.alternatives.begin(), s.alternatives.end(),
+                     [&](const FlowAtom& a) { return matches(a, t); });
+}
+
+char side_letter(Direction d) {
+  return d == Direction::client_to_server ? 'C' : 'S';
+}
+
+struct Matcher {
+  const Flow& flow;
+  const std::vector<FlowToken>& tokens;
+  std::vector<char> failed; // (step, token) pairs already known not to lead to a match
+  std::size_t best_token = 0, best_step = 0;
+  bool have_best = false;
+
+  void note(std::size_t step, std::size_t token) {
+    if (!have_best || token > best_token || (token == best_token && step > best_step)) {
+      best_token = token;
+      best_step = step;
+      have_best = true;
+    }
+  }
+
+  bool run(std::size_t i, std::size_t j) {
+    const std::size_t n = tokens.size();
+    char& seen = failed[i * (n + 1) + j];
+    if (seen)
+      return false;
+    bool ok = false;
+    if (i == flow.steps.size()) {
+      std::size_t k = j;
+      while (k < n && tokens[k].ignorable)
+        ++k;
+      ok = k == n;
+      if (!ok)
+        note(i, k);
+    } else {
+      const FlowStep& step = flow.steps[i];
+      if (step.any) {
+        ok = run(i + 1, j) || (j < n && run(i, j + 1));
+      } else {
+        ok = (j < n && matches(step, tokens[j]) && run(i + 1, j + 1)) ||
+             (step.optional && run(i + 1, j)) || (j < n && tokens[j].ignorable && run(i, j + 1));
+        if (!ok && (j == n || (!tokens[j].ignorable && !matches(step, tokens[j]))))
+          note(i, j);
+      }
+    }
+    if (!ok)
+      seen = 1;
+    return ok;
+  }
+};
+
+} // namespace
+
+std::optional<FlowStep> parse_flow_step(std::string_view text, std::string& error) {
+  FlowStep s;
+  s.text = std::string(trim(text));
+  std::string_view body = s.text;
+  if (body == "...") {
+    s.any = true;
+    return s;
+  }
+  if (body.ends_with('?')) {
+    s.optional = true;
+    body.remove_suffix(1);
+  }
+  while (true) {
+    const auto bar = body.find('|');
+    const auto part = trim(body.substr(0, bar));
+    if (part.empty()) {
+      error = "\"" + s.text + "\": empty alternative";
+      return std::nullopt;
+    }
+    auto atom = parse_atom(part, error);
+    if (!atom)
+      return std::nullopt;
+    s.alternatives.push_back(std::move(*atom));
+    if (bar == std::string_view::npos)
+      break;
+    body = body.substr(bar + 1);
+  }
+  return s;
+}
+
+std::string to_string(const FlowToken& t) {
+  std::string s(1, side_letter(t.from));
+  s += ": ";
+  switch (t.kind) {
+  case Kind::alert:
+    s += std::string("alert(") + (t.fatal ? "fatal " : "warning ") + t.name + ")";
+    break;
+  default:
+    s += t.name;
+  }
+  return s;
+}
+
+std::vector<FlowToken> flow_tokens(const std::vector<wire::TraceEvent>& trace,
+                                   const std::vector<WireEvent>& connection, bool tls13) {
+  std::vector<FlowToken> out;
+  std::size_t c = 0;
+  auto add_connection_events_until = [&](std::optional<std::chrono::microseconds> before) {
+    for (; c < connection.size(); ++c) {
+      const WireEvent& w = connection[c];
+      if (before && w.since_start >= *before)
+        return;
+      if (w.kind != WireEventKind::fin && w.kind != WireEventKind::reset)
+        continue;
+      FlowToken t;
+      t.from = w.client_to_server ? Direction::client_to_server : Direction::server_to_client;
+      t.kind = w.kind == WireEventKind::fin ? Kind::close : Kind::reset;
+      t.name = w.kind == WireEventKind::fin ? "close" : "reset";
+      t.ignorable = true;
+      out.push_back(std::move(t));
+    }
+  };
+  bool ccs_from[2] = {false, false};
+  bool finished_from[2] = {false, false};
+  bool fatal_seen = false;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    const wire::TraceEvent& e = trace[i];
+    const int side = e.direction == Direction::client_to_server ? 0 : 1;
+    // A FIN or RST recorded strictly before the chunk that completed this event came first.
+    add_connection_events_until(e.time);
+    FlowToken t;
+    t.from = e.direction;
+    t.trace_index = i;
+    t.name = e.name;
+    switch (e.kind) {
+    case wire::EventKind::handshake:
+      t.kind = Kind::message;
+      t.ignorable = e.name == "NewSessionTicket";
+      break;
+    case wire::EventKind::change_cipher_spec:
+      t.kind = Kind::change_cipher_spec;
+      t.ignorable = tls13;
+      break;
+    case wire::EventKind::alert:
+      t.kind = Kind::alert;
+      t.name = e.alert_description ? alert_name(*e.alert_description) : e.name;
+      t.fatal = e.alert_level == 2;
+      t.ignorable = e.alert_description == 0; // close_notify
+      break;
+    case wire::EventKind::application_data:
+      t.kind = Kind::application_data;
+      t.ignorable = true;
+      break;
+    case wire::EventKind::encrypted:
+      if (e.name == "ApplicationData") {
+        // TLS 1.2 application data keeps its real outer type: it is application data, unread.
+        t.kind = Kind::application_data;
+        t.ignorable = true;
+      } else if (!tls13 && e.name == "EncryptedHandshakeMessage" && ccs_from[side] &&
+                 !finished_from[side]) {
+        // TLS 1.2: the first handshake message after a side's ChangeCipherSpec is its Finished
+        // (RFC 5246 §7.4.9), whether or not we hold the keys to read it.
+        t.kind = Kind::message;
+        t.name = "Finished";
+      } else {
+        // After a fatal alert the connection is dead (RFC 8446 §6.2); what the other side still
+        // had in flight under keys we lack says nothing about the flow.
+        t.kind = Kind::encrypted;
+        t.ignorable = fatal_seen;
+        t.name = "encrypted (" + e.name + ")";
+      }
+      break;
+    case wire::EventKind::heartbeat:
+    case wire::EventKind::sslv2_client_hello:
+      t.kind = Kind::other;
+      break;
+    case wire::EventKind::malformed:
+      t.kind = Kind::malformed;
+      t.name = "malformed (" + e.name + (e.detail.empty() ? "" : ": " + e.detail) + ")";
+      break;
+    }
+    if (t.kind == Kind::change_cipher_spec)
+      ccs_from[side] = true;
+    if (t.kind == Kind::message && t.name == "Finished")
+      finished_from[side] = true;
+    if (t.kind == Kind::alert && t.fatal)
+      fatal_seen = true;
+    out.push_back(std::move(t));
+  }
+  add_connection_events_until(std::nullopt);
+  return out;
+}
+
+FlowCheck check_flow(const Flow& flow, const std::vector<FlowToken>& tokens) {
+  Matcher m{flow, tokens, std::vector<char>((flow.steps.size() + 1) * (tokens.size() + 1), 0)};
+  FlowCheck r;
+  if (m.run(0, 0)) {
+    r.result = FlowResult::matched;
+    r.detail = "flow matched (" + std::to_string(flow.steps.size()) + " steps)";
+    return r;
+  }
+  r.step = m.best_step;
+  if (m.best_token < tokens.size())
+    r.found = tokens[m.best_token];
+  const std::string found =
+      !r.found
+          ? "the trace ended"
+          : "the trace had \"" + to_string(*r.found) + "\"" +
+                (r.found->trace_index ? " (trace[" + std::to_string(*r.found->trace_index) + "])"
+                                      : std::string());
+  if (r.step < flow.steps.size())
+    r.detail = "flow step " + std::to_string(r.step + 1) + " expected \"" +
+               flow.steps[r.step].text + "\", " + found;
+  else
+    r.detail = "flow ended after step " + std::to_string(flow.steps.size()) + ", but " + found;
+  return r;
+}
+
+} // namespace harness

@@ -1,16 +1,26 @@
 // `tlsmatrix serve` and `tlsmatrix connect`: our own OpenSSL TLS server and client, for pointing
 // other software at (or at other software), with what each side observed printed plainly.
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include "commands.hpp"
+#include "harness/ladder.hpp"
 #include "harness/local_endpoint.hpp"
 #include "harness/observation.hpp"
+#include "harness/relay.hpp"
+#include "harness/results.hpp"
+#include "harness/wire.hpp"
 #include "harness/tls_config.hpp"
 #include "pki/error.hpp"
 
@@ -58,6 +68,7 @@ struct ConnectArgs {
   std::string target;
   std::string server_name;
   bool no_verify = false;
+  bool trace = false;
 };
 
 TlsConfig make_config(const EndpointArgs& a) {
@@ -195,13 +206,99 @@ std::pair<std::string, std::uint16_t> parse_target(const std::string& target) {
   return {host, static_cast<std::uint16_t>(port)};
 }
 
+// `connect --trace`: the connection goes through a recording relay on loopback, and afterwards
+// the recording is decoded with our client's key log and drawn as a ladder.
+class TracedConnection {
+public:
+  TracedConnection(const std::string& host, std::uint16_t port, const TlsConfig& config)
+      : relay_(check_loopback(host, port), harness::RelayOptions{std::chrono::milliseconds(
+                                               config.timeout + std::chrono::seconds(2))}) {}
+
+  SideObservation run(TlsConfig config, std::string* response) {
+    if (config.keylog.empty()) {
+      temp_keylog_ = fs::temp_directory_path() /
+                     ("tlsmatrix-connect-" + std::to_string(::getpid()) + ".keylog");
+      std::error_code ec;
+      fs::remove(temp_keylog_, ec);
+      config.keylog = temp_keylog_;
+    }
+    keylog_ = config.keylog;
+    return harness::run_local_client(config, "127.0.0.1", relay_.port(), response);
+  }
+
+  ~TracedConnection() {
+    std::error_code ec;
+    if (!temp_keylog_.empty()) fs::remove(temp_keylog_, ec);
+  }
+  TracedConnection(const TracedConnection&) = delete;
+  TracedConnection& operator=(const TracedConnection&) = delete;
+
+  // Waits for the relay (our client is done, so at most a moment for the server's close), then
+  // decodes and renders.
+  std::string ladder(const SideObservation& client, const std::string& target) {
+    const harness::Recording& rec = finish();
+    std::string keys;
+    if (std::ifstream in(keylog_); in) keys.assign(std::istreambuf_iterator<char>(in), {});
+    std::vector<harness::wire::Chunk> chunks;
+    for (const auto& c : rec.chunks)
+      chunks.push_back({c.client_to_server ? harness::wire::Direction::client_to_server
+                                           : harness::wire::Direction::server_to_client,
+                        c.since_start, c.bytes});
+    const auto trace = harness::wire::decode_trace(chunks, harness::wire::parse_key_log(keys));
+    nlohmann::ordered_json c;
+    c["id"] = "connect " + target;
+    c["client"] = "local";
+    c["server"] = target;
+    c["trace"] = harness::trace_json(trace.events);
+    if (rec.end != harness::RelayEnd::closed && rec.end != harness::RelayEnd::reset)
+      c["trace_note"] = "relay: " + std::string(harness::to_string(rec.end)) +
+                        (rec.error_text.empty() ? "" : ": " + rec.error_text);
+    c["observation"]["client"] = harness::observation_json(client);
+    c["observation"]["client"]["peer"] = "local";
+    return harness::render_ladder(c);
+  }
+
+private:
+  static std::uint16_t check_loopback(const std::string& host, std::uint16_t port) {
+    if (host != "127.0.0.1" && host != "localhost")
+      throw Error(Errc::invalid_input,
+                  "--trace records through a relay on 127.0.0.1: the target must be 127.0.0.1 or "
+                  "localhost, got \"" + host + "\"");
+    return port;
+  }
+
+  const harness::Recording& finish() {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread watchdog([&] {
+      std::unique_lock lock(m);
+      if (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) relay_.stop();
+    });
+    const harness::Recording& rec = relay_.wait();
+    {
+      std::lock_guard lock(m);
+      done = true;
+    }
+    cv.notify_one();
+    watchdog.join();
+    return rec;
+  }
+
+  harness::Relay relay_;
+  fs::path keylog_, temp_keylog_;
+};
+
 int connect(const ConnectArgs& a) {
   const auto [host, port] = parse_target(a.target);
   TlsConfig config = make_config(a.common);
   config.verify = !a.no_verify;
   config.server_name = a.server_name.empty() ? host : a.server_name;
   std::string response;
-  const auto o = harness::run_local_client(config, host, port, &response);
+  std::optional<TracedConnection> traced;
+  if (a.trace) traced.emplace(host, port, config);
+  const auto o = traced ? traced->run(config, &response)
+                        : harness::run_local_client(config, host, port, &response);
   const auto row = [](const char* label, const std::string& value) {
     std::cout << label << std::string(10 - std::string(label).size(), ' ')
               << (value.empty() ? "-" : value) << "\n";
@@ -224,6 +321,7 @@ int connect(const ConnectArgs& a) {
     std::cout << "response:\n" << body_of(response);
   if (!response.empty() && response.back() != '\n')
     std::cout << "\n";
+  if (traced) std::cout << "\n" << traced->ladder(o, a.target);
   std::cout.flush();
   return o.outcome == harness::Outcome::completed ? 0 : 1;
 }
@@ -294,6 +392,9 @@ void add_endpoint_commands(CLI::App& app, std::function<int()>& run) {
   add_common_options(*c, ca->common, "client");
   c->add_option("--server-name", ca->server_name, "SNI and the name to verify (default: HOST)");
   c->add_flag("--no-verify", ca->no_verify, "Accept any server certificate (the control case)");
+  c->add_flag("--trace", ca->trace,
+              "Connect through a recording relay on loopback and print the handshake as a ladder "
+              "(decrypted with our key log; the target must be on 127.0.0.1)");
   c->footer(
       "Handshakes, sends `GET /tlsmatrix HTTP/1.0` after the handshake and reads the response to "
       "its end "

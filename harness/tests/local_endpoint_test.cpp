@@ -791,6 +791,46 @@ TEST_P(EndpointCli, ServeOnceAndConnect) {
   }
 }
 
+// `connect --trace`: the connection runs through the recording relay and the ladder printed after
+// it holds the handshake, decrypted with our client's key log (TLS 1.3: the encrypted flight by
+// name). The server is `serve --once`, which must still see a normal connection.
+TEST_P(EndpointCli, ConnectTracePrintsTheLadder) {
+  const std::string tls = tls13() ? "1.3" : "1.2";
+  const std::string bin = testing_support::tlsmatrix_binary();
+  Background srv({bin, "serve", "--pki", pki_.string(), "--identity", "server", "--client-auth",
+                  "require", "--tls", tls, "--once"});
+  const auto ready = srv.wait_line("READY ", 10s);
+  ASSERT_TRUE(ready) << srv.output();
+  const auto r = testing_support::run({bin, "connect", "127.0.0.1:" + ready->substr(6), "--pki",
+                                       pki_.string(), "--identity", "client", "--tls", tls,
+                                       "--trace"},
+                                      {}, 20s);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("outcome   completed"), std::string::npos) << r.out;
+  std::vector<std::string> order = {" ClientHello -", "- ServerHello ", "- CertificateRequest ",
+                                    " Certificate -", " CertificateVerify -", " Finished -"};
+  if (tls13())
+    order.insert(order.begin() + 2, "- EncryptedExtensions ");
+  else
+    order.insert(order.begin() + 4, " ClientKeyExchange -");
+  std::size_t at = 0;
+  for (const auto& step : order) {
+    const auto found = r.out.find(step, at);
+    ASSERT_NE(found, std::string::npos) << "no \"" << step << "\" after offset " << at << ":\n"
+                                        << r.out;
+    at = found;
+  }
+  EXPECT_EQ(r.out.find("(encrypted)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("client (local): completed"), std::string::npos) << r.out;
+  EXPECT_EQ(srv.wait(10s), 0) << srv.output();
+
+  // Only loopback targets can be relayed.
+  const auto remote = testing_support::run(
+      {bin, "connect", "192.0.2.1:443", "--pki", pki_.string(), "--trace"}, {}, 20s);
+  EXPECT_EQ(remote.exit_code, 2) << remote.out << remote.err;
+  EXPECT_NE(remote.err.find("must be 127.0.0.1 or localhost"), std::string::npos) << remote.err;
+}
+
 TEST_P(EndpointCli, ServeRunsUntilSigterm) {
   const std::string bin = testing_support::tlsmatrix_binary();
   Background srv({bin, "serve", "--pki", pki_.string(), "--identity", "server", "--tls",

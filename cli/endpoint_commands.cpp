@@ -20,8 +20,8 @@
 #include "harness/observation.hpp"
 #include "harness/relay.hpp"
 #include "harness/results.hpp"
-#include "harness/wire.hpp"
 #include "harness/tls_config.hpp"
+#include "harness/wire.hpp"
 #include "pki/error.hpp"
 
 namespace cli {
@@ -228,7 +228,8 @@ public:
 
   ~TracedConnection() {
     std::error_code ec;
-    if (!temp_keylog_.empty()) fs::remove(temp_keylog_, ec);
+    if (!temp_keylog_.empty())
+      fs::remove(temp_keylog_, ec);
   }
   TracedConnection(const TracedConnection&) = delete;
   TracedConnection& operator=(const TracedConnection&) = delete;
@@ -238,7 +239,8 @@ public:
   std::string ladder(const SideObservation& client, const std::string& target) {
     const harness::Recording& rec = finish();
     std::string keys;
-    if (std::ifstream in(keylog_); in) keys.assign(std::istreambuf_iterator<char>(in), {});
+    if (std::ifstream in(keylog_); in)
+      keys.assign(std::istreambuf_iterator<char>(in), {});
     std::vector<harness::wire::Chunk> chunks;
     for (const auto& c : rec.chunks)
       chunks.push_back({c.client_to_server ? harness::wire::Direction::client_to_server
@@ -263,7 +265,8 @@ private:
     if (host != "127.0.0.1" && host != "localhost")
       throw Error(Errc::invalid_input,
                   "--trace records through a relay on 127.0.0.1: the target must be 127.0.0.1 or "
-                  "localhost, got \"" + host + "\"");
+                  "localhost, got \"" +
+                      host + "\"");
     return port;
   }
 
@@ -273,7 +276,8 @@ private:
     bool done = false;
     std::thread watchdog([&] {
       std::unique_lock lock(m);
-      if (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) relay_.stop();
+      if (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; }))
+        relay_.stop();
     });
     const harness::Recording& rec = relay_.wait();
     {
@@ -296,7 +300,8 @@ int connect(const ConnectArgs& a) {
   config.server_name = a.server_name.empty() ? host : a.server_name;
   std::string response;
   std::optional<TracedConnection> traced;
-  if (a.trace) traced.emplace(host, port, config);
+  if (a.trace)
+    traced.emplace(host, port, config);
   const auto o = traced ? traced->run(config, &response)
                         : harness::run_local_client(config, host, port, &response);
   const auto row = [](const char* label, const std::string& value) {
@@ -321,7 +326,8 @@ int connect(const ConnectArgs& a) {
     std::cout << "response:\n" << body_of(response);
   if (!response.empty() && response.back() != '\n')
     std::cout << "\n";
-  if (traced) std::cout << "\n" << traced->ladder(o, a.target);
+  if (traced)
+    std::cout << "\n" << traced->ladder(o, a.target);
   std::cout.flush();
   return o.outcome == harness::Outcome::completed ? 0 : 1;
 }

@@ -36,13 +36,24 @@ json run_seeds(const ScratchDir& dir) {
   return json::parse(testing_support::read_text(latest));
 }
 
-// The handshake messages of our trace as "C:<type>" / "S:<type>" (RFC 8446 HandshakeType).
+// The handshake messages of our trace as "C:<type>" / "S:<type>", with the RFC 8446 §4 numbers
+// written out here (not taken from the decoder) so tshark's numbers can be compared.
 std::vector<std::string> our_messages(const json& c) {
+  static const std::map<std::string, int> types = {
+      {"ClientHello", 1},        {"ServerHello", 2},         {"NewSessionTicket", 4},
+      {"EndOfEarlyData", 5},     {"EncryptedExtensions", 8}, {"Certificate", 11},
+      {"ServerKeyExchange", 12}, {"CertificateRequest", 13}, {"ServerHelloDone", 14},
+      {"CertificateVerify", 15}, {"ClientKeyExchange", 16},  {"Finished", 20},
+      {"KeyUpdate", 24}};
   std::vector<std::string> out;
-  for (const auto& e : c.at("trace"))
-    if (e.at("kind") == "handshake")
-      out.push_back((e.at("direction") == "client->server" ? "C:" : "S:") +
-                    std::to_string(e.at("handshake_type").get<int>()));
+  for (const auto& e : c.at("trace")) {
+    if (e.at("kind") != "handshake")
+      continue;
+    const std::string name = e.at("name");
+    const auto it = types.find(name);
+    out.push_back((e.at("direction") == "client->server" ? "C:" : "S:") +
+                  (it == types.end() ? "?" + name : std::to_string(it->second)));
+  }
   return out;
 }
 
@@ -50,7 +61,7 @@ std::vector<std::string> our_messages(const json& c) {
 std::vector<std::string> tshark_messages(const fs::path& capture, std::string& error) {
   const auto t =
       testing_support::run({"tshark", "-r", capture.string(), "-Y", "tls", "-T", "fields", "-E",
-                            "separator=/", "-e", "tcp.srcport", "-e", "tls.handshake.type"});
+                            "separator=;", "-e", "tcp.srcport", "-e", "tls.handshake.type"});
   if (t.exit_code != 0) {
     error = t.err;
     return {};
@@ -59,13 +70,13 @@ std::vector<std::string> tshark_messages(const fs::path& capture, std::string& e
   std::string client_port;
   std::istringstream lines(t.out);
   for (std::string line; std::getline(lines, line);) {
-    const auto slash = line.find('/');
-    if (slash == std::string::npos)
+    const auto sep = line.find(';');
+    if (sep == std::string::npos)
       continue;
-    const std::string port = line.substr(0, slash);
+    const std::string port = line.substr(0, sep);
     if (client_port.empty())
       client_port = port; // the ClientHello comes first
-    std::istringstream types(line.substr(slash + 1));
+    std::istringstream types(line.substr(sep + 1));
     for (std::string type; std::getline(types, type, ',');)
       if (!type.empty())
         out.push_back((port == client_port ? "C:" : "S:") + type);

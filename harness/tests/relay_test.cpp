@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "harness/local_endpoint.hpp"
+#include "harness/wire.hpp"
 #include "pki_fixture.hpp"
 
 namespace {
@@ -563,6 +565,52 @@ TEST_P(RelayTls, GarbageFromTheClientEndsTheConnectionNotTheRelay) {
   const Recording& r = finished(relay);
   EXPECT_TRUE(r.end == RelayEnd::closed || r.end == RelayEnd::reset) << to_string(r.end);
   EXPECT_EQ(r.stream(true).size(), 4096U);
+}
+
+// A "server" that answers our client's ClientHello with random bytes: the relay forwards them
+// unchanged, our client fails, and the decoder reads the recording as a ClientHello followed by
+// malformed server data — no crash, no hang.
+TEST_P(RelayTls, GarbageFromTheServerIsForwardedAndDecodedAsMalformed) {
+  Upstream upstream;
+  Relay relay(upstream.port(), RelayOptions{10s});
+  std::mt19937 rng(23);
+  Bytes garbage = random_bytes(rng, 3000);
+  garbage[0] = 0x99; // not a TLS content type, nor an SSLv2 header with a plausible length
+  auto peer = std::async(std::launch::async, [&] {
+    Socket s = upstream.accept();
+    (void)s.read_exactly(5); // the ClientHello's record header at least
+    s.send_all(garbage);
+    s.shutdown_write();
+    Bytes rest;
+    s.read_to_end(rest);
+  });
+  TlsConfig client = identity("");
+  std::string response;
+  const auto o = harness::run_local_client(client, "localhost", relay.port(), &response);
+  peer.get();
+  EXPECT_NE(o.outcome, harness::Outcome::completed);
+  const Recording& r = finished(relay);
+  // Byte-exact as far as it went (the client may reset the connection before the end).
+  const Bytes forwarded = r.stream(false);
+  ASSERT_FALSE(forwarded.empty());
+  EXPECT_TRUE(std::equal(forwarded.begin(), forwarded.end(), garbage.begin()));
+  EXPECT_LE(forwarded.size(), garbage.size());
+
+  std::vector<harness::wire::Chunk> chunks;
+  for (const auto& c : r.chunks)
+    chunks.push_back({c.client_to_server ? harness::wire::Direction::client_to_server
+                                         : harness::wire::Direction::server_to_client,
+                      c.since_start, c.bytes});
+  const auto trace = harness::wire::decode_trace(chunks);
+  ASSERT_FALSE(trace.events.empty());
+  EXPECT_EQ(trace.events.front().name, "ClientHello");
+  bool malformed_from_server = false;
+  for (const auto& e : trace.events)
+    if (e.direction == harness::wire::Direction::server_to_client) {
+      EXPECT_EQ(e.kind, harness::wire::EventKind::malformed) << e.name << " " << e.detail;
+      malformed_from_server = malformed_from_server || e.kind == harness::wire::EventKind::malformed;
+    }
+  EXPECT_TRUE(malformed_from_server);
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, RelayTls,

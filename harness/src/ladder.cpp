@@ -120,6 +120,8 @@ std::string render_ladder(const json& c) {
     if (!str(*v, "detail").empty())
       out += " — " + str(*v, "detail");
     out += "\n";
+    if (!str(*v, "flow").empty())
+      out += "flow: " + str(*v, "flow") + "\n";
   }
   return out;
 }

@@ -148,6 +148,11 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     if (s.expect.by) expect["by"] = to_string(*s.expect.by);
     if (!s.expect.reasons.empty()) expect["reasons"] = s.expect.reasons;
     if (!s.expect.alerts.empty()) expect["alerts"] = s.expect.alerts;
+    if (const Flow* f = expected_flow(s, r.spec.version)) {
+      json steps = json::array();
+      for (const auto& step : f->steps) steps.push_back(step.text);
+      expect["flow"] = steps;
+    }
     c["expect"] = expect;
     c["observation"] = {{"client", observation_json(r.client)}, {"server", observation_json(r.server)}};
     json v;

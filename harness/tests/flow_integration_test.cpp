@@ -127,11 +127,47 @@ TEST(SeedFlows, TextbookHandshakesMatchTheirFlowsAndTshark) {
                                 << "\n ours:   " << joined(messages);
     ++compared;
   }
+  // results.json carries the expected flow; the ladder says whether it matched.
+  const auto ladder = testing_support::run({testing_support::tlsmatrix_binary(), "trace",
+                                            "mutual-rsa-kx/1.2/local->openssl", "--results",
+                                            (dir / "results" / "latest").string()});
+  EXPECT_EQ(ladder.exit_code, 0) << ladder.err;
+  EXPECT_NE(ladder.out.find("flow: matched"), std::string::npos) << ladder.out;
   // local↔local, openssl→local, local→openssl, openssl↔openssl for each of the 6 seeds.
   EXPECT_EQ(cases, 24);
   if (!tshark)
     GTEST_SKIP() << "tshark is not installed: flows checked, captures not compared";
   EXPECT_EQ(compared, 24);
+}
+
+// A flow the real handshake does not follow fails the case with the first differing step, in
+// results.json and in the ladder: here an ECDHE handshake against the RSA key exchange flow.
+TEST(SeedFlows, AWrongFlowFailsTheCaseAtTheFirstDifferingStep) {
+  ScratchDir dir;
+  auto scenario = json::parse(testing_support::read_text(testing_support::source_dir() /
+                                                         "scenarios" / "17-one-way-rsa-kx.json"));
+  scenario["id"] = "wrong-flow";
+  scenario["key_exchange"] = "ecdhe";
+  scenario["server"]["cert"] = "server";
+  testing_support::write_text(dir / "wrong-flow.json", scenario.dump(2));
+  const auto r = testing_support::run({testing_support::tlsmatrix_binary(), "run", "--scenarios",
+                                       (dir / "wrong-flow.json").string(), "--peers", "local",
+                                       "--quiet", "--out", (dir / "results").string()},
+                                      "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto results =
+      json::parse(testing_support::read_text(dir / "results" / "latest" / "results.json"));
+  ASSERT_EQ(results.at("cases").size(), 1u);
+  const auto& v = results.at("cases").at(0).at("verdict");
+  EXPECT_EQ(v.at("grade"), "fail") << v.dump();
+  EXPECT_EQ(v.at("flow"), "mismatch: flow step 4 expected \"S: ServerHelloDone\", the trace had "
+                          "\"S: ServerKeyExchange\" (trace[3])")
+      << v.dump();
+  const auto ladder =
+      testing_support::run({testing_support::tlsmatrix_binary(), "trace", "wrong-flow", "--results",
+                            (dir / "results" / "latest").string()});
+  EXPECT_NE(ladder.out.find("verdict: fail"), std::string::npos) << ladder.out;
+  EXPECT_NE(ladder.out.find("flow step 4 expected"), std::string::npos) << ladder.out;
 }
 
 } // namespace

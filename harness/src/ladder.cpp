@@ -2,6 +2,7 @@
 #include "harness/ladder.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "harness/runner.hpp"
@@ -99,9 +100,19 @@ std::string render_ladder(const json& c) {
       out += ": " + str(c, "trace_note");
     out += ")\n";
   }
-  for (const auto& e : trace)
-    if (e.is_object())
-      out += arrow_line(e);
+  // A flow mismatch names the trace event where it differed ("… (trace[5])"): mark that line.
+  std::size_t flow_at = std::string::npos;
+  if (auto v = c.find("verdict"); v != c.end() && v->is_object()) {
+    const std::string flow = str(*v, "flow");
+    if (const auto at = flow.rfind("(trace["); flow.rfind("mismatch", 0) == 0 && at != std::string::npos)
+      flow_at = std::strtoul(flow.c_str() + at + 7, nullptr, 10);
+  }
+  for (std::size_t i = 0; i < trace.size(); ++i)
+    if (trace[i].is_object()) {
+      out += arrow_line(trace[i]);
+      if (i == flow_at)
+        out.insert(out.size() - 1, " ≠ flow");
+    }
   if (!trace.empty() && !str(c, "trace_note").empty())
     out += std::string(13, ' ') + "(" + str(c, "trace_note") + ")\n";
   out += "\n";

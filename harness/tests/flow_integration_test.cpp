@@ -168,6 +168,8 @@ TEST(SeedFlows, AWrongFlowFailsTheCaseAtTheFirstDifferingStep) {
                             (dir / "results" / "latest").string()});
   EXPECT_NE(ladder.out.find("verdict: fail"), std::string::npos) << ladder.out;
   EXPECT_NE(ladder.out.find("flow step 4 expected"), std::string::npos) << ladder.out;
+  // The event where the flow differed is marked.
+  EXPECT_NE(ladder.out.find("ServerKeyExchange | ≠ flow"), std::string::npos) << ladder.out;
 }
 
 } // namespace

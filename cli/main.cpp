@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   cli::add_run_commands(app, run);
   cli::add_report_commands(app, run);
   cli::add_trace_commands(app, run);
+  cli::add_merge_commands(app, run);
 
   try {
     app.parse(argc, argv);

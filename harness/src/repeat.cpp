@@ -75,9 +75,14 @@ Aggregated aggregate_runs(const std::vector<CaseSpec>& plan, const std::vector<C
     if (agree) {
       out.cases.push_back(*runs.front());
     } else {
-      const auto evidence = std::find_if(runs.begin(), runs.end(), [](const CaseResult* r) {
+      // The evidence: the first run that did not pass, else the first that differs from run 1.
+      auto evidence = std::find_if(runs.begin(), runs.end(), [](const CaseResult* r) {
         return r->verdict.grade != Grade::pass;
       });
+      if (evidence == runs.end())
+        evidence = std::find_if(runs.begin(), runs.end(), [&](const CaseResult* r) {
+          return !same_outcome(record(*r), records.front());
+        });
       CaseResult r = **evidence;
       const auto n = static_cast<std::size_t>(evidence - runs.begin()) + 1;
       r.verdict.grade = Grade::flaky;

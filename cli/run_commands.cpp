@@ -278,6 +278,10 @@ int run(const RunArgs& a) {
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
 
   if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
+  for (const auto& check : matrix_run.sanity.checks)
+    if (!check.ok)
+      std::cerr << "tlsmatrix: sanity gate: " << check.peer << " as " << harness::to_string(check.role)
+                << " is broken, its cases are adapter_broken: " << check.why << "\n";
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!a.quiet)
     std::cout << "results: " << (run_dir / "results.json").string() << ", report: "

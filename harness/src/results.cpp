@@ -210,7 +210,7 @@ std::string case_line(const CaseResult& r, bool color) {
   for (auto& ch : g) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   char ms[32];
   std::snprintf(ms, sizeof ms, "%6.0f ms", static_cast<double>(r.elapsed.count()) / 1000.0);
-  std::string line = paint(pad(g, 14), r.verdict.grade, color) + pad(r.spec.id, 60) + " " + ms;
+  std::string line = paint(pad(g.size() >= 14 ? g + " " : g, 14), r.verdict.grade, color) + pad(r.spec.id, 60) + " " + ms;
   if (r.verdict.grade != Grade::pass) line += "  " + r.verdict.detail;
   else if (!r.verdict.reason.empty()) line += "  " + r.verdict.reason;
   return line;

@@ -9,6 +9,7 @@
 
 #include "harness/shard.hpp"
 #include "pki/error.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -97,6 +98,39 @@ TEST(Shard, KeepsPlanOrderAndDealsSortedIdsRoundRobin) {
   ASSERT_EQ(two.size(), 2u);
   EXPECT_EQ(two[0].id, "d");
   EXPECT_EQ(two[1].id, "b");
+}
+
+} // namespace
+
+namespace {
+
+// The GitHub Actions workflow in scripts/ parses as YAML and its job matrix agrees with the N it
+// passes to --shard (checked by PyYAML, independent of our code).
+TEST(ShardWorkflow, ParsesAndRunsEveryShardOfN) {
+  const auto probe = testing_support::run({"python3", "-c", "import yaml"});
+  if (probe.exit_code != 0)
+    GTEST_SKIP() << "python3 yaml not installed (Debian python3-yaml)";
+  const auto file = testing_support::source_dir() / "scripts" / "github-workflow.yml";
+  const char* check = R"(
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+jobs = d["jobs"]
+n = int(d["env"]["SHARDS"])
+assert jobs["shard"]["strategy"]["matrix"]["shard"] == list(range(1, n + 1)), "matrix != 1..SHARDS"
+runs = " ".join(s.get("run", "") for s in jobs["shard"]["steps"])
+assert "--shard" in runs and "tlsmatrix run" in runs, "no sharded run"
+assert jobs["merge"]["needs"] == "shard", "merge does not wait for the shards"
+merge = " ".join(s.get("run", "") for s in jobs["merge"]["steps"])
+assert "tlsmatrix merge shards/shard-*" in merge, "no merge"
+uses = [s.get("uses", "") for s in jobs["merge"]["steps"]]
+assert any(u.startswith("actions/upload-artifact") for u in uses), "report not uploaded"
+assert any("junit" in u for u in uses), "JUnit not published"
+assert "GITHUB_STEP_SUMMARY" in merge, "no job summary"
+print("ok", n)
+)";
+  const auto r = testing_support::run({"python3", "-c", check, file.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "ok 4\n");
 }
 
 } // namespace

@@ -31,6 +31,13 @@ TlsVersion gate_version(const Scenario& s, const Peer& p) {
   return s.tls.empty() ? TlsVersion::tls13 : s.tls.front(); // the case will be not_applicable
 }
 
+// The gate asks whether the adapter accepts and rejects, not why: a rejection for another reason or
+// with another alert (wrong_reason) is a difference between stacks (PEERS.md trap 7), which the
+// matrix is there to show.
+bool gate_passed(Grade g) {
+  return g == Grade::pass || g == Grade::wrong_reason || g == Grade::not_applicable;
+}
+
 } // namespace
 
 SanityPlan plan_sanity(const std::vector<CaseSpec>& matrix, const std::vector<Scenario>& scenarios,
@@ -80,8 +87,7 @@ void evaluate_sanity(SanityPlan& plan, const std::map<std::string, const CaseRes
       std::string problem;
       if (it == results.end())
         problem = id + ": did not run";
-      else if (it->second->verdict.grade != Grade::pass &&
-               it->second->verdict.grade != Grade::not_applicable)
+      else if (!gate_passed(it->second->verdict.grade))
         problem = id + ": " + std::string(to_string(it->second->verdict.grade)) + ": " +
                   it->second->verdict.detail;
       if (problem.empty())

@@ -37,8 +37,9 @@ struct SanityPlan {
                                      const std::vector<Scenario>& scenarios, Peer& local);
 
 // Grades the checks from the gate cases' results (by id): a check is ok when each of its cases is
-// `pass` or `not_applicable` (a capability the peer lacks, or the peer is not installed — then
-// its column is not applicable anyway).
+// `pass`, `wrong_reason` (the right side rejected, with another reason or alert: a difference
+// between stacks, not a broken adapter) or `not_applicable` (a capability the peer lacks, or the
+// peer is not installed — then its column is not applicable anyway).
 void evaluate_sanity(SanityPlan& plan, const std::map<std::string, const CaseResult*>& results);
 
 // The result that stands for `spec` when its client or server failed the gate (else nullopt):

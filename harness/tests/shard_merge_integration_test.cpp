@@ -311,3 +311,50 @@ TEST(RepeatRun, EveryRunIsKeptAndRoundsHaveTheirOwnFolders) {
 }
 
 } // namespace
+
+namespace {
+
+// A client that really is flaky: the openssl client on odd runs, exit 3 on even ones (a state file
+// flips between runs; rounds run one after the other).
+TEST(RepeatRun, DisagreeingRunsMakeAFlakyCellInEveryReport) {
+  ScratchDir dir;
+  json def = load(testing_support::source_dir() / "harness" / "peers" / "openssl.json");
+  def["name"] = "coin";
+  def["roles"] = json::array({"client"});
+  def.erase("server");
+  json argv =
+      json::array({"-c",
+                   "if [ -e \"$0\" ]; then rm -f \"$0\"; echo 'coin: tails' >&2; exit 3; fi; "
+                   ": > \"$0\"; exec openssl \"$@\"",
+                   (dir / "coin-state").string()});
+  for (const auto& a : def["client"]["argv"])
+    argv.push_back(a);
+  def["client"]["program"] = "/bin/sh";
+  def["client"]["argv"] = argv;
+  fs::create_directories(dir / "defs");
+  testing_support::write_text(dir / "defs" / "coin.json", def.dump(2));
+  const auto r = tlsmatrix({"run", "--peer-defs", (dir / "defs").string(), "--peers", "local,coin",
+                            "--filter", "one-way/1.3/coin->local", "--repeat", "3", "--no-sanity",
+                            "--out", (dir / "results").string(), "-q"});
+  EXPECT_EQ(r.exit_code, 1) << r.err; // a flaky cell fails the run
+  const fs::path latest = dir / "results" / "latest";
+  const json res = load(latest / "results.json");
+  ASSERT_EQ(res.at("cases").size(), 1u) << res.dump(2).substr(0, 2000);
+  const auto& c = res.at("cases").at(0);
+  EXPECT_EQ(c.at("verdict").at("grade"), "flaky");
+  const std::string distribution = c.at("distribution");
+  EXPECT_TRUE(distribution.starts_with("pass 2/3, ")) << distribution;
+  EXPECT_TRUE(distribution.ends_with(" 1/3")) << distribution;
+  EXPECT_TRUE(c.at("verdict").at("detail").get<std::string>().starts_with(
+      "runs disagree: " + distribution + "; run 2: "))
+      << c.at("verdict").at("detail");
+  ASSERT_EQ(c.at("runs").size(), 3u);
+  EXPECT_EQ(c.at("runs")[0].at("grade"), "pass");
+  EXPECT_NE(c.at("runs")[1].at("grade"), "pass");
+  EXPECT_EQ(c.at("runs")[2].at("grade"), "pass");
+  const std::string junit = testing_support::read_text(latest / "junit.xml");
+  EXPECT_EQ(count(junit, "type=\"flaky\""), 1u);
+  EXPECT_NE(testing_support::read_text(latest / "summary.md").find("flaky"), std::string::npos);
+}
+
+} // namespace

@@ -334,8 +334,8 @@ TEST(RepeatRun, DisagreeingRunsMakeAFlakyCellInEveryReport) {
   fs::create_directories(dir / "defs");
   testing_support::write_text(dir / "defs" / "coin.json", def.dump(2));
   const auto r = tlsmatrix({"run", "--peer-defs", (dir / "defs").string(), "--peers", "local,coin",
-                            "--filter", "one-way/1.3/coin->local", "--repeat", "3", "--no-sanity",
-                            "--out", (dir / "results").string(), "-q"});
+                            "--filter", "one-way/1.3/coin->local", "--repeat", "3", "--timeout",
+                            "2", "--no-sanity", "--out", (dir / "results").string(), "-q"});
   EXPECT_EQ(r.exit_code, 1) << r.err; // a flaky cell fails the run
   const fs::path latest = dir / "results" / "latest";
   const json res = load(latest / "results.json");

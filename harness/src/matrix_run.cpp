@@ -55,7 +55,8 @@ MatrixRun run_matrix(const std::vector<CaseSpec>& plan, const PkiDir& pki,
   std::vector<CaseSpec> runnable;
   std::vector<CaseResult> broken;
   for (const auto& c : plan) {
-    if (auto b = broken_result(c, out.sanity)) {
+    // After Ctrl-C during the gate its verdicts are incomplete: nothing is called broken.
+    if (auto b = stop ? std::nullopt : broken_result(c, out.sanity)) {
       broken.push_back(std::move(*b));
       continue;
     }

@@ -119,6 +119,7 @@ json merge_results(const std::vector<SavedRun>& runs, const MergeOptions& option
   // Shards: all of one N, each K once, and (unless allowed) every K present.
   std::map<unsigned, std::string> shard_of;
   unsigned count = 0;
+  unsigned first_planned = 0;
   for (const auto& r : runs) {
     if (!r.results.contains("shard")) {
       if (count)
@@ -135,6 +136,15 @@ json merge_results(const std::vector<SavedRun>& runs, const MergeOptions& option
       throw Error(Errc::invalid_input,
                   "merge: " + origin(first) + " is not a shard, but " + origin(r) + " is");
     count = n;
+    // Shards of one plan were planned from the same case list (same --peers, --tls, --filter, …).
+    const auto planned = s.value("planned", 0u);
+    if (!first_planned)
+      first_planned = planned;
+    if (planned != first_planned)
+      throw Error(Errc::invalid_input, "merge: " + origin(r) + " is a shard of " +
+                                           std::to_string(planned) + " planned cases, others of " +
+                                           std::to_string(first_planned) +
+                                           " (different --peers, --tls, --filter or --cross?)");
     if (auto [it, fresh] = shard_of.emplace(k, origin(r)); !fresh)
       throw Error(Errc::invalid_input, "merge: shard " + std::to_string(k) + "/" +
                                            std::to_string(n) + " given twice: " + it->second +

@@ -202,8 +202,16 @@ int run(const RunArgs& a) {
   // The gate's scenarios come from the run's set, else from the default suite.
   std::vector<harness::Scenario> default_scenarios;
   const std::vector<harness::Scenario>* gate_scenarios = &scenarios;
-  if (!a.no_sanity && std::none_of(scenarios.begin(), scenarios.end(), [](const auto& s) { return s.id == "mutual"; })) {
-    default_scenarios = harness::load_scenarios(TLSMATRIX_SCENARIOS_DIR, &pki);
+  const auto has = [&](const std::string& id) {
+    return std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& s) { return s.id == id; });
+  };
+  if (!a.no_sanity && !std::all_of(harness::gate_scenario_ids().begin(), harness::gate_scenario_ids().end(), has)) {
+    try {
+      default_scenarios = harness::load_scenarios(TLSMATRIX_SCENARIOS_DIR, &pki);
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string("sanity gate: the default scenarios do not fit this PKI (or pass --no-sanity): ") +
+                                e.what());
+    }
     gate_scenarios = &default_scenarios;
   }
   cleanup.armed = false;

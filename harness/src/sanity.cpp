@@ -40,6 +40,12 @@ bool gate_passed(Grade g) {
 
 } // namespace
 
+const std::vector<std::string>& gate_scenario_ids() {
+  static const std::vector<std::string> ids = {"one-way", "mutual", "server-untrusted-root",
+                                               "client-untrusted-root"};
+  return ids;
+}
+
 SanityPlan plan_sanity(const std::vector<CaseSpec>& matrix, const std::vector<Scenario>& scenarios,
                        Peer& local) {
   std::vector<std::pair<Peer*, Side>> subjects;

@@ -17,6 +17,9 @@ namespace harness {
 //   client: one-way, mutual, server-untrusted-root (the peer must reject our server's certificate)
 //   server: one-way, mutual, client-untrusted-root (the peer must reject our client's certificate)
 // Each at TLS 1.3 when the peer and the scenario can do it, else 1.2.
+// The ids of the gate's scenarios (all four).
+[[nodiscard]] const std::vector<std::string>& gate_scenario_ids();
+
 struct SanityCheck {
   std::string peer;
   Side role = Side::client;

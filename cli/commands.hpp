@@ -14,6 +14,8 @@ void add_endpoint_commands(CLI::App& app, std::function<int()>& run);
 void add_run_commands(CLI::App& app, std::function<int()>& run);
 // Adds `report` (HTML, JUnit and Markdown from a saved run).
 void add_report_commands(CLI::App& app, std::function<int()>& run);
+// Adds `merge` (shard runs into one run).
+void add_merge_commands(CLI::App& app, std::function<int()>& run);
 // Adds `trace` (a saved case's wire trace as a ladder diagram).
 void add_trace_commands(CLI::App& app, std::function<int()>& run);
 } // namespace cli

@@ -12,8 +12,8 @@
 namespace {
 constexpr const char* exit_code_help = R"(Exit codes:
   0   success (for `run`: every case graded as expected)
-  1   `run`: at least one case did not pass
-  2   usage error or invalid input (spec, scenario, option value)
+  1   `run`, `merge`: at least one case did not pass (flaky and adapter_broken included)
+  2   usage error or invalid input (spec, scenario, option value; runs `merge` refuses)
   3   a file or directory could not be read or written
   4   OpenSSL refused an operation
   5   a peer program could not be run
@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   cli::add_run_commands(app, run);
   cli::add_report_commands(app, run);
   cli::add_trace_commands(app, run);
+  cli::add_merge_commands(app, run);
 
   try {
     app.parse(argc, argv);

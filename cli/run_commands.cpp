@@ -1,6 +1,7 @@
 // `tlsmatrix run`, `tlsmatrix scenarios check`, `tlsmatrix peers`: thin wrappers over the harness.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -16,11 +17,15 @@
 
 #include "commands.hpp"
 #include "harness/peer.hpp"
+#include "harness/matrix_run.hpp"
+#include "harness/merge.hpp"
 #include "harness/process.hpp"
+#include "harness/progress.hpp"
 #include "harness/report.hpp"
 #include "harness/results.hpp"
 #include "harness/runner.hpp"
 #include "harness/scenario.hpp"
+#include "harness/shard.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
 #include "pki/issuer.hpp"
@@ -107,6 +112,9 @@ struct RunArgs {
   bool cross = false;
   bool quiet = false;
   bool pcap = false;
+  std::string shard; // "K/N"
+  unsigned repeat = 1;
+  bool no_sanity = false;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -170,6 +178,8 @@ int run(const RunArgs& a) {
   plan.filter = a.filter;
   plan.cross = a.cross;
   if (a.timeout <= 0 || a.timeout > 3600) throw Error(Errc::invalid_input, "--timeout: expected 0 < seconds <= 3600");
+  if (a.repeat < 1 || a.repeat > 100) throw Error(Errc::invalid_input, "--repeat: expected 1 <= N <= 100");
+  const std::optional<harness::Shard> shard = a.shard.empty() ? std::nullopt : std::optional(harness::parse_shard(a.shard));
   const auto peers = harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()});
   if (harness::plan_cases(harness::load_scenarios(a.scenarios, nullptr), peers, plan).empty())
     throw Error(Errc::invalid_input, "no case matches the given scenarios, peers, --tls and --filter");
@@ -187,13 +197,31 @@ int run(const RunArgs& a) {
   const fs::path pki_dir = fs::absolute(ensure_pki(a, run_dir));
   const harness::PkiDir pki(pki_dir);
   const auto scenarios = harness::load_scenarios(a.scenarios, &pki);
-  const auto cases = harness::plan_cases(scenarios, peers, plan);
+  const auto planned = harness::plan_cases(scenarios, peers, plan);
+  const auto cases = shard ? harness::select_shard(planned, *shard) : planned;
+  // The gate's scenarios come from the run's set, else from the default suite.
+  std::vector<harness::Scenario> default_scenarios;
+  const std::vector<harness::Scenario>* gate_scenarios = &scenarios;
+  const auto has = [&](const std::string& id) {
+    return std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& s) { return s.id == id; });
+  };
+  if (!a.no_sanity && !std::all_of(harness::gate_scenario_ids().begin(), harness::gate_scenario_ids().end(), has)) {
+    try {
+      default_scenarios = harness::load_scenarios(TLSMATRIX_SCENARIOS_DIR, &pki);
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string("sanity gate: the default scenarios do not fit this PKI (or pass --no-sanity): ") +
+                                e.what());
+    }
+    gate_scenarios = &default_scenarios;
+  }
   cleanup.armed = false;
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const bool color = ::isatty(STDOUT_FILENO) != 0;
   if (!a.quiet) {
-    std::cerr << "tlsmatrix: " << cases.size() << " cases (" << scenarios.size() << " scenarios), "
+    std::cerr << "tlsmatrix: " << cases.size() << " cases (" << scenarios.size() << " scenarios"
+              << (shard ? ", shard " + a.shard + " of " + std::to_string(planned.size()) + " planned" : "")
+              << (a.repeat > 1 ? ", each " + std::to_string(a.repeat) + " times" : "") << "), "
               << (a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency())) << " jobs -> "
               << run_dir.string() << "\n";
     const auto chosen = split(a.peers);
@@ -202,26 +230,37 @@ int run(const RunArgs& a) {
           (chosen.empty() || std::find(chosen.begin(), chosen.end(), p->info().name) != chosen.end()))
         std::cerr << "tlsmatrix: peer " << p->info().name << " unavailable: " << *p->info().unavailable << "\n";
   }
-  std::map<std::string, int> counts;
-  harness::RunOptions options{a.jobs, std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)), run_dir};
+  harness::RunOptions options;
+  options.jobs = a.jobs;
+  options.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
+  options.run_dir = run_dir;
   options.pcap = a.pcap;
-  auto results = harness::run_cases(cases, pki, options, stop_requested,
-      [&](const harness::CaseResult& r, std::size_t done, std::size_t total) {
-        ++counts[std::string(harness::to_string(r.verdict.grade))];
+  harness::MatrixOptions matrix;
+  matrix.repeat = a.repeat;
+  matrix.sanity = !a.no_sanity;
+  matrix.gate_scenarios = gate_scenarios;
+  for (const auto& p : peers)
+    if (p->info().name == "local") matrix.local = p.get();
+  // A terminal gets one live status line (failures printed above it); logs get a line per case.
+  std::optional<harness::LiveProgress> live;
+  if (tty && !a.quiet) {
+    struct winsize ws {};
+    const std::size_t width = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 100;
+    live.emplace(stderr, cases.size() * a.repeat, width);
+    options.on_start = [&](const harness::CaseSpec& c) { live->started(c); };
+  }
+  const auto matrix_run = harness::run_matrix(cases, pki, options, matrix, stop_requested,
+      [&](const harness::CaseResult& r, std::size_t, std::size_t total) {
         if (a.quiet) return;
-        if (tty) {
-          const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-          const double eta = elapsed / static_cast<double>(done) * static_cast<double>(total - done);
-          std::fprintf(stderr, "\r[%zu/%zu] pass %d  fail %d  other %d  %.1fs  eta %.0fs   ", done, total,
-                       counts["pass"], counts["fail"] + counts["wrong_reason"],
-                       counts["timeout"] + counts["harness_error"], elapsed, eta);
-          if (r.verdict.grade != harness::Grade::pass && r.verdict.grade != harness::Grade::not_applicable)
-            std::fprintf(stderr, "\r%s\n", harness::case_line(r, true).c_str());
+        if (live) {
+          live->finished(r, total, r.verdict.grade != harness::Grade::pass &&
+                                    r.verdict.grade != harness::Grade::not_applicable);
         } else {
           std::cout << harness::case_line(r, false) << "\n" << std::flush;
         }
       });
-  if (tty && !a.quiet) std::cerr << "\n";
+  live.reset();
+  const auto& results = matrix_run.aggregated.cases;
 
   harness::RunInfo info;
   info.run_id = run_id;
@@ -233,11 +272,24 @@ int run(const RunArgs& a) {
   for (const auto& p : peers) info.peers.push_back(&p->info());
   info.options = {{"jobs", a.jobs}, {"timeout_s", a.timeout}, {"peers", a.peers}, {"filter", a.filter},
                   {"tls", a.tls}, {"cross", a.cross}, {"pcap", a.pcap}};
-  const auto results_doc = harness::results_json(info, results);
+  info.options["repeat"] = a.repeat;
+  info.options["sanity"] = !a.no_sanity;
+  auto results_doc = harness::results_json(info, results);
+  harness::annotate_matrix(results_doc, matrix_run, a.repeat);
+  results_doc["run_dir"] = run_dir.string();
+  results_doc["fingerprints"] = {{"scenarios", harness::scenarios_fingerprint(scenarios)},
+                                 {"pki", harness::pki_fingerprint(pki_dir)}};
+  if (shard)
+    results_doc["shard"] = {{"index", shard->index}, {"count", shard->count}, {"planned", planned.size()},
+                            {"split", "round-robin over sorted case ids"}};
   harness::write_results(run_dir, results_doc);
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
 
   if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
+  for (const auto& check : matrix_run.sanity.checks)
+    if (!check.ok)
+      std::cerr << "tlsmatrix: sanity gate: " << check.peer << " as " << harness::to_string(check.role)
+                << " is broken, its cases are adapter_broken: " << check.why << "\n";
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!a.quiet)
     std::cout << "results: " << (run_dir / "results.json").string() << ", report: "
@@ -306,10 +358,17 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
   r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
   r->add_flag("--pcap", a->pcap, "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for cases that did not pass)");
+  r->add_option("--shard", a->shard,
+                "Run only shard K of N (K/N): case ids sorted, dealt round-robin; `tlsmatrix merge` unites the shards");
+  r->add_option("--repeat", a->repeat, "Run every case N times; runs that disagree make the cell flaky")
+      ->capture_default_str();
+  r->add_flag("--no-sanity", a->no_sanity,
+              "Skip the sanity gate (a peer's column counts only after it accepted one-way and mutual and "
+              "rejected an untrusted certificate against our endpoint)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
   r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
-            "applicable), 1 when some case did not, 2 for bad input, 130 when interrupted (the finished "
-            "cases are saved).");
+            "applicable), 1 when some case did not (including flaky and adapter_broken cells), 2 for bad "
+            "input, 130 when interrupted (the finished cases are saved).");
   r->callback([a, &run_fn] { run_fn = [a] { return run(*a); }; });
 
   auto* s = app.add_subcommand("scenarios", "Work with scenario files");

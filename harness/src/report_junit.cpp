@@ -180,7 +180,8 @@ std::string testcase(const report::CaseView& c, Counts& n) {
     out +=
         "      <system-out>" + xml_escape("unexpected pass: " + message + "\n") + "</system-out>\n";
   } else {
-    const bool error = c.grade == "harness_error";
+    // A broken adapter (failed sanity gate) is an error of the setup, not a stack's failure.
+    const bool error = c.grade == "harness_error" || c.grade == "adapter_broken";
     ++(error ? n.errors : n.failures);
     const char* tag = error ? "error" : "failure";
     out += "      <" + std::string(tag) + " message=\"" + attr_multiline(c.grade + ": " + message) +

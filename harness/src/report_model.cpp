@@ -143,6 +143,8 @@ std::string_view mark(std::string_view grade) {
     return "UP";
   if (grade == "flaky")
     return "FL";
+  if (grade == "adapter_broken")
+    return "AB";
   return "??";
 }
 
@@ -165,6 +167,8 @@ std::string_view emoji(std::string_view grade) {
     return "🎉";
   if (grade == "flaky")
     return "🎲";
+  if (grade == "adapter_broken")
+    return "🔧";
   return "❓";
 }
 
@@ -177,7 +181,8 @@ std::vector<std::string> grade_order(const json& results) {
                                   "not_applicable",
                                   "expected_failure",
                                   "unexpected_pass",
-                                  "flaky"};
+                                  "flaky",
+                                  "adapter_broken"};
   for (const auto& c : results["cases"]) {
     const std::string g = str(c["verdict"], "grade");
     if (std::find(out.begin(), out.end(), g) == out.end())

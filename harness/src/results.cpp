@@ -25,6 +25,8 @@ const char* mark(Grade g) {
   case Grade::not_applicable: return "--";
   case Grade::timeout: return "TO";
   case Grade::harness_error: return "!!";
+  case Grade::flaky: return "FL";
+  case Grade::adapter_broken: return "AB";
   case Grade::invalid: break;
   }
   return "??";
@@ -35,6 +37,7 @@ const char* colour(Grade g) {
   case Grade::pass: return "\033[32m";
   case Grade::wrong_reason: return "\033[33m";
   case Grade::not_applicable: return "\033[90m";
+  case Grade::flaky: return "\033[35m";
   default: return "\033[31m";
   }
 }
@@ -213,7 +216,7 @@ std::string case_line(const CaseResult& r, bool color) {
   for (auto& ch : g) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   char ms[32];
   std::snprintf(ms, sizeof ms, "%6.0f ms", static_cast<double>(r.elapsed.count()) / 1000.0);
-  std::string line = paint(pad(g, 14), r.verdict.grade, color) + pad(r.spec.id, 60) + " " + ms;
+  std::string line = paint(pad(g.size() >= 14 ? g + " " : g, 14), r.verdict.grade, color) + pad(r.spec.id, 60) + " " + ms;
   if (r.verdict.grade != Grade::pass) line += "  " + r.verdict.detail;
   else if (!r.verdict.reason.empty()) line += "  " + r.verdict.reason;
   return line;
@@ -247,7 +250,7 @@ std::string render_matrix(const std::vector<CaseResult>& cases, bool color) {
   }
   out += "\ncolumns (client>server tls):";
   for (std::size_t i = 0; i < cols.size(); ++i) out += (i % 4 == 0 ? "\n  " : "   ") + pad(std::to_string(i + 1) + " " + cols[i], 24);
-  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness error\n";
+  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness error, FL flaky, AB adapter broken\n";
   std::string t;
   for (const auto& [grade, n] : totals(cases))
     if (n) t += (t.empty() ? "" : ", ") + std::to_string(n) + " " + grade;

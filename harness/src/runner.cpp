@@ -364,6 +364,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiD
   const unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   auto worker = [&] {
     for (std::size_t i; !stop && (i = next.fetch_add(1)) < cases.size();) {
+      if (options.on_start) options.on_start(cases[i]);
       CaseResult r = run_one(cases[i], pki, inputs, options);
       if (stop && r.verdict.grade != Grade::pass && r.verdict.grade != Grade::not_applicable)
         continue; // killed by Ctrl-C: not a result

@@ -39,6 +39,8 @@ std::string_view to_string(Grade g) {
   case Grade::not_applicable: return "not_applicable";
   case Grade::timeout: return "timeout";
   case Grade::harness_error: return "harness_error";
+  case Grade::flaky: return "flaky";
+  case Grade::adapter_broken: return "adapter_broken";
   case Grade::invalid: break;
   }
   return "invalid";

@@ -39,11 +39,13 @@ json case_by_id(const json& results, const std::string& id) {
   return json::object();
 }
 
+// These peers are broken on purpose, so the sanity gate would report them adapter_broken before
+// their faults are seen (sanity gate: shard_merge_integration_test.cpp): --no-sanity.
 TEST(Faults, EachFaultIsARecordedResult) {
   ScratchDir dir;
   const auto started = std::chrono::steady_clock::now();
   const auto r = testing_support::run(
-      {testing_support::tlsmatrix_binary(), "run", "--peer-defs", fault_peers.string(), "--peers",
+      {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs", fault_peers.string(), "--peers",
        "local,ghost,quitter,sleeper,mute", "--filter", "one-way/1.3/*", "--timeout", "2", "--jobs", "2",
        "--out", (dir / "results").string()},
       "", std::chrono::seconds(60));
@@ -75,7 +77,7 @@ TEST(Faults, CtrlCSavesFinishedCasesAndLeavesNoProcess) {
   ScratchDir dir;
   harness::EventLoop loop;
   harness::ProcessSpec spec;
-  spec.argv = {testing_support::tlsmatrix_binary(), "run", "--peer-defs", fault_peers.string(), "--peers",
+  spec.argv = {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs", fault_peers.string(), "--peers",
                "local,mute", "--filter", "one-way/1.3/*", "--timeout", "60", "--jobs", "1",
                "--out", (dir / "results").string()};
   harness::Process run(loop, spec);
@@ -111,7 +113,7 @@ TEST(Faults, BusyPortIsRetriedOnAnotherPort) {
                                                      state + R"(", "tlsmatrix-fault-busy"],
                "tls": {}, "ready": {"stdout": "READY"}, "port_busy": "Address already in use"}})");
   const auto r = testing_support::run(
-      {testing_support::tlsmatrix_binary(), "run", "--peer-defs", (dir / "peers").string(), "--peers",
+      {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs", (dir / "peers").string(), "--peers",
        "local,busy", "--filter", "one-way/1.3/local->busy", "--timeout", "2", "--out", (dir / "results").string()},
       "", std::chrono::seconds(30));
   const auto results = json::parse(testing_support::read_text(dir / "results/latest/results.json"));

@@ -60,6 +60,9 @@ struct RunOptions {
   std::chrono::milliseconds timeout{10000};
   std::filesystem::path run_dir; // cases/<…>/ logs and inputs/ go here
   bool pcap = false; // a capture for every case (else only for cases that did not pass)
+  // Called when a worker takes a case, before it runs (from worker threads, not serialised): with
+  // the ProgressFn after it, a display knows which cases are running and since when.
+  std::function<void(const CaseSpec&)> on_start;
 };
 
 // Called after each case (from worker threads, serialised by the runner).

@@ -12,7 +12,19 @@
 
 namespace harness {
 
-enum class Grade { invalid, pass, wrong_reason, fail, not_applicable, timeout, harness_error };
+// flaky: a case run several times (--repeat) whose runs disagreed; adapter_broken: the peer's
+// sanity gate failed, so its column says nothing about the stack (see sanity.hpp).
+enum class Grade {
+  invalid,
+  pass,
+  wrong_reason,
+  fail,
+  not_applicable,
+  timeout,
+  harness_error,
+  flaky,
+  adapter_broken
+};
 [[nodiscard]] std::string_view to_string(Grade g);
 
 struct Verdict {

@@ -7,6 +7,8 @@
 //   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify]
 //          [--tls V] [--keylog F]
 //   version
+//   train KEYSTORE.p12   (build time only: handshakes with itself so that the class-data sharing
+//                         archive the launcher uses holds the classes a real case loads)
 // Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous|unverified>,
 // COMPLETED ..., VERIFY <kind> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
 // With --many the server serves connections concurrently until killed, each of its lines prefixed
@@ -103,6 +105,15 @@ public final class TlsPeer {
           + System.getProperty("java.vm.name") + ")");
       OUT.flush();
       return 0;
+    }
+    if (role.equals("train")) {
+      if (args.length != 2) throw new IllegalArgumentException("train expects a PKCS#12 file");
+      try {
+        return train(args[1]);
+      } catch (Exception e) {
+        report(new Say("train "), "setup", e);
+        return 1;
+      }
     }
     for (int i = 1; i < args.length; ++i) {
       final String a = args[i];
@@ -430,6 +441,51 @@ public final class TlsPeer {
     } catch (IOException ignored) {
       // already closed
     }
+  }
+
+  // ---- training (build time) -------------------------------------------------------------------
+
+  // Mutual-TLS handshakes of this program with itself, TLS 1.2 and 1.3, through the same server and
+  // client code a case runs, under -XX:ArchiveClassesAtExit: the JVM then archives what they load.
+  private int train(String p12) throws Exception {
+    final char[] password = "tlsmatrix".toCharArray();
+    final KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(Path.of(p12))) {
+      ks.load(in, password);
+    }
+    final String alias = ks.aliases().nextElement();
+    final KeyStore anchors = KeyStore.getInstance("PKCS12");
+    anchors.load(null, null);
+    anchors.setCertificateEntry("anchor", ks.getCertificate(alias));
+    final KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
+    kmf.init(ks, password);
+    final PKIXBuilderParameters params = new PKIXBuilderParameters(anchors, new X509CertSelector());
+    params.setRevocationEnabled(false);
+    final TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+    tmf.init(new CertPathTrustManagerParameters(params));
+    final SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    opts.put("client-auth", "require");
+    opts.put("server-name", "localhost");
+    int failures = 0;
+    for (String tls : List.of("1.2", "1.3")) {
+      opts.put("tls", tls);
+      final ServerSocket listener =
+          new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+      final int[] served = {1};
+      final Thread server = new Thread(() -> {
+        try (ServerSocket l = listener) {
+          served[0] = serveOne(ctx, l.accept(), new Say("train server "));
+        } catch (IOException e) {
+          report(new Say("train server "), "tcp", e);
+        }
+      });
+      server.start();
+      failures += connect(ctx, listener.getLocalPort(), new Say("train client "));
+      server.join(TIMEOUT_MS);
+      failures += served[0];
+    }
+    return failures == 0 ? 0 : 1;
   }
 
   // ---- client ---------------------------------------------------------------------------------

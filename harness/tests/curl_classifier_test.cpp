@@ -6,6 +6,7 @@
 
 #include "captured_output.hpp"
 #include "harness/peer.hpp"
+#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {
@@ -123,6 +124,25 @@ TEST(CurlClassifier, UnknownVerificationTextIsRejectedButUnmapped) {
       testing_support::source_dir() / "harness/peers/curl.json", Side::client, r);
   EXPECT_EQ(o.outcome, Outcome::rejected);
   EXPECT_EQ(o.reason, "unmapped");
+}
+
+TEST(CurlClassifier, NeedsFromServerNamesOnlyKnownCapabilities) {
+  // The definition key that makes curl's cells against non-HTTP servers not_applicable is parsed
+  // strictly: a typo is an error naming the file and the JSON pointer.
+  testing_support::ScratchDir dir;
+  std::string text =
+      testing_support::read_text(testing_support::source_dir() / "harness/peers/curl.json");
+  const std::string key = "\"needs_from_server\": [\"http\"]";
+  ASSERT_NE(text.find(key), std::string::npos);
+  text.replace(text.find(key), key.size(), "\"needs_from_server\": [\"htpp\"]");
+  testing_support::write_text(dir / "curl.json", text);
+  try {
+    (void)harness::classify_peer_output(dir / "curl.json", Side::client, {});
+    FAIL() << "a definition needing an unknown capability was accepted";
+  } catch (const tlsmatrix::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/needs_from_server/0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("htpp"), std::string::npos) << e.what();
+  }
 }
 
 } // namespace

@@ -291,7 +291,7 @@ Definition parse_definition(const std::filesystem::path& file) {
   const JsonNode root(doc, "", origin);
   root.only_keys({"version", "name", "description", "program", "version_argv", "version_command",
                   "roles", "capabilities", "why_capabilities", "translate", "server", "client",
-                  "classify"});
+                  "classify", "needs_from_server", "why_needs_from_server"});
   if (root.required("version").integer(1, 1000) != 1) root.child("version").fail("unsupported version");
   Definition d;
   d.info.definition = file;
@@ -330,6 +330,14 @@ Definition parse_definition(const std::filesystem::path& file) {
     if (std::find(known.begin(), known.end(), cap_list[i]) == known.end())
       caps.element(i).fail("unknown capability \"" + cap_list[i] + "\"");
     d.info.capabilities.insert(cap_list[i]);
+  }
+  if (auto needs = root.optional_child("needs_from_server")) {
+    const auto list = needs->strings();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (std::find(known.begin(), known.end(), list[i]) == known.end())
+        needs->element(i).fail("unknown capability \"" + list[i] + "\"");
+      d.info.needs_from_server.insert(list[i]);
+    }
   }
   if (d.info.server) d.server = parse_role(root.required("server"), true);
   if (d.info.client) d.client = parse_role(root.required("client"), false);

@@ -59,7 +59,7 @@ public:
     info_.description = "tlsmatrix's own endpoints on libssl (tlsmatrix serve / connect)";
     info_.client = info_.server = true;
     info_.capabilities = {"tls1.2", "tls1.3", "client_cert", "sni", "hostname_check", "crl_check",
-                          "keylog", "rsa_kx", "no_verify", "chain_order"};
+                          "keylog", "rsa_kx", "no_verify", "chain_order", "http"};
     info_.version = OPENSSL_VERSION_TEXT;
   }
   const PeerInfo& info() const override { return info_; }

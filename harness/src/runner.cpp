@@ -189,7 +189,11 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
     r.verdict.detail = ci.unavailable ? ci.name + ": " + *ci.unavailable : si.name + ": " + *si.unavailable;
     return r;
   }
-  if (!has_caps(*c.client, s, c.version, &missing) || !has_caps(*c.server, s, c.version, &missing)) {
+  for (const auto& need : ci.needs_from_server)
+    if (!si.capabilities.contains(need) && missing.empty())
+      missing = ci.name + " needs a server with " + need + "; " + si.name + " lacks it";
+  if (!missing.empty() || !has_caps(*c.client, s, c.version, &missing) ||
+      !has_caps(*c.server, s, c.version, &missing)) {
     r.verdict.grade = Grade::not_applicable;
     r.verdict.detail = missing;
     return r;

@@ -18,7 +18,7 @@ using tlsmatrix::Error;
 
 const std::vector<std::string> capabilities = {
     "tls1.2", "tls1.3", "client_cert", "sni", "hostname_check", "crl_check", "keylog", "rsa_kx",
-    "no_verify", "chain_order"};
+    "no_verify", "chain_order", "http"};
 
 std::optional<ClientAuth> parse_client_auth(const std::string& s) {
   if (s == "none") return ClientAuth::none;

@@ -156,4 +156,48 @@ TEST_F(GoPeer, DefaultSuitePassesExceptKnownDifferences) {
 
 TEST_F(GoPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "go"); }
 
+// Java, like Go, withholds a client certificate whose issuer is not among the server's
+// CertificateRequest CAs (PEERS.md trap 6). Hand-checked on the wire: no Certificate content from
+// the client, our server's alert handshake_failure (1.2) / certificate_required (1.3).
+const KnownDifference java_differences[] = {
+    {"client-untrusted-root", "1.2", "java", "local", "wrong_reason", "no_client_cert",
+     "handshake_failure", "server",
+     "JSSE withholds a client certificate the server's CA list does not name"},
+    {"client-untrusted-root", "1.3", "java", "local", "wrong_reason", "no_client_cert",
+     "certificate_required", "server",
+     "JSSE withholds a client certificate the server's CA list does not name"},
+};
+
+class JavaPeer : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { run_ = new PeerRun("java"); }
+  static void TearDownTestSuite() { delete run_; }
+  void SetUp() override {
+    if (!run_->skip().empty())
+      GTEST_SKIP() << "java is not available (no JDK at build time?): " << run_->skip();
+  }
+  static PeerRun* run_;
+};
+PeerRun* JavaPeer::run_ = nullptr;
+
+TEST_F(JavaPeer, DefaultSuitePassesExceptKnownDifferences) {
+  check_matrix(*run_, "java", std::begin(java_differences), std::end(java_differences));
+}
+
+TEST_F(JavaPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "java"); }
+
+TEST_F(JavaPeer, ChecksTheHostnameAndRevocation) {
+  // Endpoint identification is on (PEERS.md trap 14) and PKIX checks the CRLs: both are Java's
+  // own verdicts, not our server's.
+  const json* name = find_case(run_->results(), "server-hostname-mismatch/1.3/java->local");
+  ASSERT_NE(name, nullptr);
+  EXPECT_EQ(name->at("observation").at("client").at("reason"), "hostname_mismatch");
+  const json* revoked = find_case(run_->results(), "client-revoked/1.2/local->java");
+  ASSERT_NE(revoked, nullptr);
+  EXPECT_EQ(revoked->at("observation").at("server").at("reason"), "revoked");
+  // JSSE answers any client certificate it refuses with certificate_unknown (the wire's alert).
+  EXPECT_EQ(revoked->at("verdict").at("alert"), "certificate_unknown");
+  EXPECT_EQ(revoked->at("verdict").at("alert_from"), "server");
+}
+
 } // namespace

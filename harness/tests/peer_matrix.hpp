@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "harness/peer.hpp"
 #include "harness/scenario.hpp"
@@ -137,6 +139,62 @@ inline bool has_alert(const json& side, const std::string& direction, const std:
     if (a.at("direction") == direction && a.at("description") == name)
       return true;
   return false;
+}
+
+
+// For a client-only peer (botan, curl): every case of <peer>->local passes, is a known difference
+// reported as documented, or is not_applicable for one of the documented capability reasons
+// (each of which must show up); the suite has local->local and <peer>->local for both versions.
+inline void check_client_matrix(const PeerRun& run, const std::string& peer,
+                                const KnownDifference* begin, const KnownDifference* end,
+                                const std::vector<std::string>& not_applicable) {
+  ASSERT_FALSE(run.results().is_null()) << run.command().out << run.command().err;
+  const json& r = run.results();
+  EXPECT_TRUE(r.at("peers").at(peer).at("available").get<bool>());
+  std::map<std::string, int> na_seen;
+  std::map<const KnownDifference*, int> seen;
+  int peer_cases = 0, passed = 0;
+  for (const auto& c : r.at("cases")) {
+    const auto& v = c.at("verdict");
+    if (c.at("client") == peer) {
+      ++peer_cases;
+      EXPECT_EQ(c.at("server"), "local") << c.at("id");
+    }
+    if (const auto* d = known(c, begin, end)) {
+      ++seen[d];
+      EXPECT_EQ(v.at("grade"), d->grade) << c.at("id") << ": " << v.at("detail") << " (" << d->why << ")";
+      if (*d->reason) {
+        EXPECT_EQ(str(v.at("reason")), d->reason) << c.at("id");
+      }
+      EXPECT_EQ(str(v.at("alert")), d->alert) << c.at("id") << ": " << v.at("detail");
+      EXPECT_EQ(str(v.at("alert_from")), d->alert_from) << c.at("id");
+      continue;
+    }
+    if (v.at("grade") == "not_applicable" && c.at("client") == peer) {
+      const std::string detail = str(v.at("detail"));
+      bool documented = false;
+      for (const auto& why : not_applicable)
+        if (detail == why) {
+          documented = true;
+          ++na_seen[why];
+        }
+      EXPECT_TRUE(documented) << c.at("id") << ": not_applicable for an undocumented reason: " << detail;
+      continue;
+    }
+    passed += c.at("client") == peer;
+    EXPECT_EQ(v.at("grade"), "pass")
+        << c.at("id") << ": " << v.at("detail") << "\nreproduce: " << c.at("reproduce").dump()
+        << "\nlogs: " << c.at("logs").at("dir");
+  }
+  for (auto* d = begin; d != end; ++d)
+    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
+        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
+  for (const auto& why : not_applicable)
+    EXPECT_GT(na_seen[why], 0) << "documented not_applicable reason never seen: " << why;
+  // 16 scenarios × 2 versions × (local→local, peer→local).
+  EXPECT_EQ(r.at("cases").size(), 64u);
+  EXPECT_EQ(peer_cases, 32);
+  EXPECT_GT(passed, 0);
 }
 
 } // namespace peer_matrix

@@ -3,6 +3,8 @@
 // the stack's known differences, which must be reported exactly as the stack behaves (grade,
 // reason, alert and who sent it) — a difference is a result, not a failure. Skipped, with the
 // reason, when the peer is not installed.
+#include <algorithm>
+
 #include "peer_matrix.hpp"
 
 namespace {
@@ -144,6 +146,94 @@ TEST_F(NssPeer, SanityCasesAreGreenInBothDirections) {
         ASSERT_NE(c, nullptr) << scenario << " " << tls << " " << pair;
         EXPECT_EQ(c->at("verdict").at("grade"), "pass") << c->at("id");
       }
+}
+
+// Botan: tls_client only (its tls_server only echoes), TLS 1.2 only, no client certificates.
+class BotanPeer : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { run_ = new PeerRun("botan"); }
+  static void TearDownTestSuite() { delete run_; }
+  void SetUp() override {
+    if (!run_->skip().empty())
+      GTEST_SKIP() << "botan is not available: " << run_->skip();
+  }
+  static PeerRun* run_;
+};
+PeerRun* BotanPeer::run_ = nullptr;
+
+TEST_F(BotanPeer, DefaultSuitePassesOrIsNotApplicable) {
+  check_client_matrix(*run_, "botan", nullptr, nullptr,
+                      {"botan cannot do TLS 1.3", "botan lacks client_cert"});
+}
+
+TEST_F(BotanPeer, VerdictComesFromTheStatusLineNotTheExitCode) {
+  // PEERS.md trap 11: tls_client finishes the exchange and exits 0 on an expired certificate; the
+  // harness must still report the client's rejection, and the wire shows no alert from it.
+  const json* c = find_case(run_->results(), "server-expired/1.2/botan->local");
+  ASSERT_NE(c, nullptr);
+  const json& client = c->at("observation").at("client");
+  EXPECT_EQ(client.at("exit_code"), 0);
+  EXPECT_EQ(client.at("outcome"), "rejected");
+  EXPECT_EQ(client.at("reason"), "expired");
+  EXPECT_EQ(c->at("verdict").at("grade"), "pass");
+}
+
+// curl: client only; its verdict from its error text and alerts, not its exit code (trap 12).
+class CurlPeer : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { run_ = new PeerRun("curl"); }
+  static void TearDownTestSuite() { delete run_; }
+  void SetUp() override {
+    if (!run_->skip().empty())
+      GTEST_SKIP() << "curl is not available: " << run_->skip();
+  }
+  static PeerRun* run_;
+};
+PeerRun* CurlPeer::run_ = nullptr;
+
+TEST_F(CurlPeer, DefaultSuitePassesInBothVersions) {
+  check_client_matrix(*run_, "curl", nullptr, nullptr, {});
+}
+
+TEST_F(CurlPeer, ServerRefusalIsNotTakenForCurlsOwnVerdict) {
+  // Exit 60 in TLS 1.2 is also "the server refused my expired certificate" (trap 12).
+  const json* c = find_case(run_->results(), "client-expired/1.2/curl->local");
+  ASSERT_NE(c, nullptr);
+  const json& client = c->at("observation").at("client");
+  EXPECT_EQ(client.at("exit_code"), 60);
+  EXPECT_EQ(client.at("outcome"), "error");
+  EXPECT_EQ(c->at("verdict").at("grade"), "pass");
+  EXPECT_EQ(c->at("verdict").at("alert_from"), "server");
+}
+
+TEST_F(CurlPeer, ServerWithoutHttpIsNotApplicable) {
+  // A server definition without the http capability (python's, renamed, http removed): curl's
+  // cells against it are not_applicable with the reason, and against ours they run.
+  ScratchDir defs;
+  json d = json::parse(testing_support::read_text(harness::default_peers_dir() / "python.json"));
+  d["name"] = "plain";
+  auto& caps = d["capabilities"];
+  caps.erase(std::remove(caps.begin(), caps.end(), "http"), caps.end());
+  for (auto* role : {&d["server"], &d["client"]})
+    for (auto& a : role->at("argv"))
+      if (a.get<std::string>().starts_with("{definition_dir}"))
+        a = (harness::default_peers_dir() / "../peer-programs/tlspeer.py").string();
+  testing_support::write_text(defs / "plain.json", d.dump());
+  ScratchDir out;
+  const auto r = testing_support::run(
+      {testing_support::tlsmatrix_binary(), "run", "--peers", "local,curl,plain", "--cross",
+       "--peer-defs", defs.path().string(), "--filter", "one-way/1.3/curl->*", "--out",
+       (out / "results").string()},
+      "", std::chrono::seconds(60));
+  const json results =
+      json::parse(testing_support::read_text(out / "results" / "latest" / "results.json"));
+  const json* plain = find_case(results, "one-way/1.3/curl->plain");
+  ASSERT_NE(plain, nullptr) << r.out << r.err;
+  EXPECT_EQ(plain->at("verdict").at("grade"), "not_applicable");
+  EXPECT_EQ(plain->at("verdict").at("detail"), "curl needs a server with http; plain lacks it");
+  const json* ours = find_case(results, "one-way/1.3/curl->local");
+  ASSERT_NE(ours, nullptr);
+  EXPECT_EQ(ours->at("verdict").at("grade"), "pass");
 }
 
 } // namespace

@@ -23,6 +23,9 @@ struct PeerInfo {
   bool client = false;     // can act as a client
   bool server = false;     // can act as a server
   std::set<std::string> capabilities; // see known_capabilities()
+  // What this peer as a client needs its server to have (curl: "http", a server that answers an
+  // HTTP request with an HTTP response); a server without it makes the case not_applicable.
+  std::set<std::string> needs_from_server;
   std::string version;     // what the program says of itself
   std::optional<std::string> unavailable; // why it cannot run here (not installed, …)
   std::filesystem::path definition;       // peers/<name>.json, empty for built-in peers

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Captures a peer's real outputs for its classifier test by running the default suite between the
+# peer and our endpoints with `tlsmatrix run` — so the peer runs with exactly the flags its
+# harness/peers/<peer>.json gives it — and copying each case's output files into data/<peer>/:
+#   <scenario>.<tls>.client.{out,err,exit}  from <scenario>/<tls>/<peer>->local
+#   <scenario>.<tls>.server.{out,err,exit}  from <scenario>/<tls>/local-><peer>
+# Usage: capture-from-run.sh PEER TLSMATRIX_BINARY [PKI_DIR]   (called by capture-<peer>.sh)
+set -euo pipefail
+peer=$1 tlsmatrix=$2 pki=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+out="$here/$peer"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+args=(run --peers "local,$peer" --jobs 2 --out "$tmp/results")
+[[ -n $pki ]] && args+=(--pki "$pki")
+"$tlsmatrix" "${args[@]}" > "$tmp/run.log" 2>&1 || true # cases that do not pass are captured too
+mkdir -p "$out"
+rm -f "$out"/*.out "$out"/*.err "$out"/*.exit
+/usr/bin/python3 - "$tmp/results/latest/results.json" "$peer" "$out" <<'PY'
+import json, os, shutil, sys
+results, peer, out = sys.argv[1:]
+r = json.load(open(results))
+n = 0
+for c in r["cases"]:
+    for side, other in (("client", "server"), ("server", "client")):
+        if c[side] != peer or c[other] != "local" or c["verdict"]["grade"] == "not_applicable":
+            continue
+        base = os.path.join(out, f'{c["scenario"]}.{c["tls"]}.{side}')
+        for ext in ("out", "err"):
+            src = os.path.join(c["logs"]["dir"], f"{side}.{ext}")
+            if os.path.exists(src):
+                shutil.copyfile(src, f"{base}.{ext}")
+            else:
+                open(f"{base}.{ext}", "w").close()
+        code = c["observation"][side]["exit_code"]
+        open(f"{base}.exit", "w").write(f'{code if code is not None else -1}\n')
+        n += 1
+print(f"captured {n} outputs of {peer} into {out}")
+PY

@@ -349,4 +349,27 @@ FlowCheck check_flow(const Flow& flow, const std::vector<FlowToken>& tokens) {
   return r;
 }
 
+bool flow_matches_per_direction(const Flow& flow, const std::vector<FlowToken>& tokens) {
+  for (const auto d : {Direction::client_to_server, Direction::server_to_client}) {
+    Flow projected;
+    for (const auto& step : flow.steps) {
+      FlowStep p = step;
+      if (!step.any) {
+        std::erase_if(p.alternatives, [d](const FlowAtom& a) { return a.from != d; });
+        if (p.alternatives.empty())
+          continue;
+        // A step that offered the other side's event too may now be skipped.
+        p.optional = step.optional || p.alternatives.size() != step.alternatives.size();
+      }
+      projected.steps.push_back(std::move(p));
+    }
+    std::vector<FlowToken> own;
+    std::copy_if(tokens.begin(), tokens.end(), std::back_inserter(own),
+                 [d](const FlowToken& t) { return t.from == d; });
+    if (check_flow(projected, own).result != FlowResult::matched)
+      return false;
+  }
+  return true;
+}
+
 } // namespace harness

@@ -122,6 +122,7 @@ Verdict grade_case(const Scenario& s, const SideObservation& client, const SideO
 void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::TraceEvent>* trace,
                 const std::vector<WireEvent>& connection, bool complete, const std::string& note,
                 Verdict& v) {
+  v.outcome_grade = v.grade;
   const Flow* flow = expected_flow(s, version);
   if (flow == nullptr) return;
   const auto not_checked = [&](const std::string& why) {
@@ -140,6 +141,10 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
     v.flow = "matched";
     return;
   }
+  if (flow_matches_per_direction(*flow, tokens)) {
+    v.flow = "matched (the directions interleaved differently: " + check.detail + ")";
+    return;
+  }
   const auto encrypted = std::count_if(tokens.begin(), tokens.end(), [](const FlowToken& t) {
     return t.kind == FlowAtom::Kind::encrypted && !t.ignorable;
   });
@@ -150,6 +155,26 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
   if (!complete && !check.found)
     return not_checked("the recording was cut short" + (note.empty() ? "" : " (" + note + ")") +
                        "; " + check.detail);
+  // Stacks legitimately pick different alerts for the same refusal (PEERS.md trap 7), and the
+  // alert is already judged by expect.alerts: a flow whose shape holds and only an alert's name
+  // differs is a wrong reason, not a wrong flow.
+  Flow any_alert = *flow;
+  for (auto& step : any_alert.steps)
+    for (auto& atom : step.alternatives)
+      if (atom.kind == FlowAtom::Kind::alert &&
+          std::ranges::find(atom.alerts, "close_notify") == atom.alerts.end())
+        atom.alerts.clear();
+  if (check_flow(any_alert, tokens).result == FlowResult::matched ||
+      flow_matches_per_direction(any_alert, tokens)) {
+    v.flow = "alert differs: " + check.detail;
+    // An alert the scenario's expect.alerts accepts was already judged there.
+    const bool accepted_alert = std::ranges::find(s.expect.alerts, v.alert) != s.expect.alerts.end();
+    if (v.grade == Grade::pass && !accepted_alert) {
+      v.grade = Grade::wrong_reason;
+      v.detail = check.detail + " [" + v.detail + "]";
+    }
+    return;
+  }
   v.flow = "mismatch: " + check.detail;
   if (v.grade == Grade::pass || v.grade == Grade::wrong_reason) {
     v.grade = Grade::fail;

@@ -339,3 +339,53 @@ TEST(FlowGrade, OtherVersionsAndUngradedCasesAreLeftAlone) {
 }
 
 } // namespace
+
+namespace {
+
+const Flow refused_after_certificate =
+    flow_of({"C: ClientHello", "S: ServerHello", "S: Certificate", "S: ServerKeyExchange",
+             "S: ServerHelloDone", "C: alert(unknown_ca, bad_certificate)"});
+
+TEST(FlowGrade, AnAlertOvertakingTheRestOfTheOtherSidesFlightStillMatches) {
+  // A JSSE server writes ServerKeyExchange and ServerHelloDone as records of their own; our client
+  // refuses the Certificate before they arrive, so on the wire its alert comes first.
+  const auto s = scenario_with(refused_after_certificate);
+  TraceBuilder t;
+  t.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "Certificate");
+  t.alert('C', 2, 48).msg('S', "ServerKeyExchange").msg('S', "ServerHelloDone");
+  auto v = passed();
+  harness::grade_flow(s, harness::TlsVersion::tls12, &t.events, t.tcp, true, "", v);
+  EXPECT_EQ(v.grade, harness::Grade::pass) << v.detail;
+  EXPECT_TRUE(v.flow.starts_with("matched (the directions interleaved differently")) << v.flow;
+
+  // Within one direction the order still counts.
+  TraceBuilder swapped;
+  swapped.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "ServerKeyExchange");
+  swapped.msg('S', "Certificate").msg('S', "ServerHelloDone").alert('C', 2, 48);
+  auto w = passed();
+  harness::grade_flow(s, harness::TlsVersion::tls12, &swapped.events, swapped.tcp, true, "", w);
+  EXPECT_EQ(w.grade, harness::Grade::fail);
+  EXPECT_TRUE(w.flow.starts_with("mismatch: flow step 3")) << w.flow;
+}
+
+TEST(FlowGrade, OnlyTheAlertsNameDifferingIsAWrongReasonNotAFail) {
+  auto s = scenario_with(refused_after_certificate);
+  TraceBuilder t;
+  t.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "Certificate");
+  t.msg('S', "ServerKeyExchange").msg('S', "ServerHelloDone").alert('C', 2, 46); // certificate_unknown
+  auto v = passed();
+  v.alert = "certificate_unknown";
+  harness::grade_flow(s, harness::TlsVersion::tls12, &t.events, t.tcp, true, "", v);
+  EXPECT_EQ(v.grade, harness::Grade::wrong_reason) << v.detail;
+  EXPECT_TRUE(v.flow.starts_with("alert differs: flow step 6")) << v.flow;
+  EXPECT_EQ(v.outcome_grade, harness::Grade::pass);
+
+  // expect.alerts accepting the alert already judged it: the case stays a pass.
+  s.expect.alerts = {"unknown_ca", "certificate_unknown"};
+  auto w = passed();
+  w.alert = "certificate_unknown";
+  harness::grade_flow(s, harness::TlsVersion::tls12, &t.events, t.tcp, true, "", w);
+  EXPECT_EQ(w.grade, harness::Grade::pass) << w.detail;
+}
+
+} // namespace

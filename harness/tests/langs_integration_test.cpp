@@ -166,6 +166,7 @@ const KnownDifference java_differences[] = {
     {"client-untrusted-root", "1.3", "java", "local", "wrong_reason", "no_client_cert",
      "certificate_required", "server",
      "JSSE withholds a client certificate the server's CA list does not name"},
+    NO_RSA_KX("java"),
 };
 
 class JavaPeer : public ::testing::Test {

@@ -79,4 +79,10 @@ struct FlowCheck {
 // not name. The mismatch reported is the one that got furthest into the trace.
 [[nodiscard]] FlowCheck check_flow(const Flow& flow, const std::vector<FlowToken>& tokens);
 
+// Each side's events against the flow's steps for that side, ignoring how the two directions
+// interleave: both sides write concurrently, so a client's alert can overtake the rest of the
+// server's flight on the wire (a JSSE server writes ServerKeyExchange after its Certificate as a
+// record of its own). The order within each direction is still the flow's.
+[[nodiscard]] bool flow_matches_per_direction(const Flow& flow, const std::vector<FlowToken>& tokens);
+
 } // namespace harness

@@ -37,6 +37,9 @@ struct Verdict {
   // expect.flow: "" (the scenario has none for this version), "matched", "mismatch: <first
   // differing step>" or "not checked: <why>".
   std::string flow;
+  // The grade from the outcomes alone, before the flow was checked (the sanity gate asks whether
+  // an adapter accepts and refuses; a stack whose wire flow differs still passes it).
+  Grade outcome_grade = Grade::invalid;
 };
 
 [[nodiscard]] Verdict grade_case(const Scenario& scenario, const SideObservation& client,

@@ -107,6 +107,7 @@ struct RunArgs {
   bool cross = false;
   bool quiet = false;
   bool pcap = false;
+  bool no_reuse = false;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -205,6 +206,7 @@ int run(const RunArgs& a) {
   std::map<std::string, int> counts;
   harness::RunOptions options{a.jobs, std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)), run_dir};
   options.pcap = a.pcap;
+  options.reuse_servers = !a.no_reuse;
   auto results = harness::run_cases(cases, pki, options, stop_requested,
       [&](const harness::CaseResult& r, std::size_t done, std::size_t total) {
         ++counts[std::string(harness::to_string(r.verdict.grade))];
@@ -305,6 +307,7 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   r->add_option("-j,--jobs", a->jobs, "Cases in parallel (0 = one per core)")->capture_default_str();
   r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
   r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
+  r->add_flag("--no-reuse", a->no_reuse, "One server process per case, even for peers that can serve many cases from one (slower; for debugging)");
   r->add_flag("--pcap", a->pcap, "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for cases that did not pass)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
   r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "

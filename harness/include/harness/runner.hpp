@@ -60,6 +60,9 @@ struct RunOptions {
   std::chrono::milliseconds timeout{10000};
   std::filesystem::path run_dir; // cases/<…>/ logs and inputs/ go here
   bool pcap = false; // a capture for every case (else only for cases that did not pass)
+  // Cases whose server peer can serve many connections share one server process per distinct
+  // configuration (run_dir/servers/); false: one server process per case.
+  bool reuse_servers = true;
 };
 
 // Called after each case (from worker threads, serialised by the runner).

@@ -7,12 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
 #include <fstream>
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "harness/peer.hpp"
+#include "harness/process.hpp"
 #include "support.hpp"
 
 namespace {
@@ -80,10 +84,18 @@ std::vector<std::string> processes_mentioning(const std::string& needle) {
   std::vector<std::string> found;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::string cmd;
+    try { // a process may end while we read it
+      std::ifstream in(e.path() / "cmdline", std::ios::binary);
+      cmd.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::exception&) {
+      continue;
+    }
     if (cmd.find(needle) != std::string::npos)
-      found.push_back(e.path().filename().string() + ": " + cmd);
+      found.push_back(pid + ": " + cmd);
   }
   return found;
 }
@@ -197,6 +209,35 @@ TEST(PooledServers, ServerThatDiesCostsOnlyItsCasesAndIsReplaced) {
   EXPECT_GE(passed_after_error, 4u) << errors << " errors";
   EXPECT_GT(logs.size(), 1u);
   EXPECT_TRUE(processes_mentioning((dir / "out").string()).empty());
+}
+
+// Ctrl-C while pooled servers are running: the run ends with 130 and takes them all with it.
+TEST(PooledServers, CtrlCLeavesNoPooledServerBehind) {
+  if (auto why = unavailable("python"))
+    GTEST_SKIP() << "python is not available: " << *why;
+  ScratchDir dir;
+  harness::EventLoop loop;
+  harness::ProcessSpec spec;
+  spec.argv = {
+      testing_support::tlsmatrix_binary(), "run", "--peers", "local,python", "--jobs", "2", "--out",
+      (dir / "results").string()};
+  harness::Process run(loop, spec);
+  const std::string mark = (dir / "results").string();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto pooled = [&] {
+    std::size_t n = 0;
+    for (const auto& p : processes_mentioning(mark))
+      n += p.find("--many") != std::string::npos;
+    return n;
+  };
+  while (pooled() == 0 && run.running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  ASSERT_GT(pooled(), 0u) << "no pooled server started: " << run.out_so_far() << run.err_so_far();
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  const auto result = run.wait(std::chrono::seconds(20));
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code.value_or(-1), 130) << result.out << result.err;
+  EXPECT_TRUE(processes_mentioning(mark).empty());
 }
 
 } // namespace

@@ -4,11 +4,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
 
 #include "../src/server_pool.hpp"
 #include "harness/process.hpp"
 #include "pki/error.hpp"
+#include "pki_fixture.hpp"
 #include "support.hpp"
 
 namespace {
@@ -154,6 +160,100 @@ TEST(ServerPool, ServerThatNeverGetsReadyIsAnError) {
   ServerPool pool(dir / "servers");
   EXPECT_THROW((void)pool.acquire(spec, 300ms, {}), tlsmatrix::Error);
 }
+
+// A TCP connection to 127.0.0.1:port and the source port the server sees.
+struct Connection {
+  int fd = -1;
+  std::uint16_t source = 0;
+  explicit Connection(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+      ADD_FAILURE() << "connect";
+    sockaddr_in me{};
+    socklen_t len = sizeof me;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len);
+    source = ntohs(me.sin_port);
+  }
+  void close() {
+    if (fd >= 0)
+      ::close(fd);
+    fd = -1;
+  }
+  ~Connection() { close(); }
+};
+
+// Each of our peer programs in its --many mode, seen from outside: two concurrent connections
+// (plain TCP that never speaks TLS), each line prefixed with the client's own source port, and
+// each connection's END only once that connection is closed.
+class ManyMode : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ManyMode, LinesArePrefixedWithTheClientsSourcePortAndEndAfterItsClose) {
+  const fs::path src = testing_support::source_dir() / "harness/peer-programs";
+  std::vector<std::string> argv;
+  if (GetParam() == "python")
+    argv = {"/usr/bin/python3", (src / "tlspeer.py").string()};
+  if (GetParam() == "node")
+    argv = {"node", (src / "tlspeer.js").string()};
+  if (GetParam() == "go")
+    argv = {(fs::path(testing_support::tlsmatrix_binary()).parent_path().parent_path() /
+             "harness/peer-programs/tlspeer-go")
+                .string()};
+  if (!harness::find_program(argv.front()))
+    GTEST_SKIP() << argv.front() << " is not installed";
+  const auto& pki = testing_support::default_pki();
+  const std::uint16_t port = harness::pick_free_port();
+  const std::vector<std::string> args{"server",
+                                      "--port",
+                                      std::to_string(port),
+                                      "--many",
+                                      "--cert",
+                                      pki.file("server", "cert").string(),
+                                      "--key",
+                                      pki.file("server", "key").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  harness::EventLoop loop;
+  harness::ProcessSpec spec;
+  spec.argv = argv;
+  harness::Process server(loop, spec);
+  ASSERT_TRUE(server.wait_ready(
+      {harness::Readiness::Kind::stdout_marker, "READY " + std::to_string(port), 0, 20s}))
+      << server.out_so_far() << server.err_so_far();
+  Connection a(port), b(port);
+  const std::string end_a = "@" + std::to_string(a.source) + " END\n";
+  const std::string end_b = "@" + std::to_string(b.source) + " END\n";
+  b.close();
+  auto has = [](const std::string& text) {
+    return [text](const std::string& out, const std::string&) {
+      return out.find(text) != std::string::npos;
+    };
+  };
+  EXPECT_TRUE(server.wait_output(has(end_b), 20s)) << server.out_so_far();
+  EXPECT_EQ(server.out_so_far().find(end_a), std::string::npos) << "a's END while a is open";
+  a.close();
+  EXPECT_TRUE(server.wait_output(has(end_a), 20s)) << server.out_so_far();
+  std::istringstream lines(server.out_so_far());
+  std::size_t about_a = 0, about_b = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line == "READY " + std::to_string(port))
+      continue;
+    const bool is_a = line.starts_with("@" + std::to_string(a.source) + " ");
+    const bool is_b = line.starts_with("@" + std::to_string(b.source) + " ");
+    EXPECT_TRUE(is_a || is_b) << "a line about no connection: " << line;
+    about_a += is_a;
+    about_b += is_b;
+  }
+  // END, and (python, go) an ERROR line; Node says nothing of a connection that closes before
+  // its handshake, with or without --many.
+  EXPECT_GE(about_a, 1u);
+  EXPECT_GE(about_b, 1u);
+  (void)server.stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(Programs, ManyMode, ::testing::Values("python", "node", "go"));
 
 // "many" is strict: only for a server, which must say when it is ready on stdout.
 TEST(PeerDefinition, ManyIsOnlyForAServerWithAStdoutReadyMarker) {

@@ -115,6 +115,7 @@ struct RunArgs {
   std::string shard; // "K/N"
   unsigned repeat = 1;
   bool no_sanity = false;
+  bool no_reuse = false;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -235,6 +236,7 @@ int run(const RunArgs& a) {
   options.timeout = std::chrono::milliseconds(static_cast<long>(a.timeout * 1000));
   options.run_dir = run_dir;
   options.pcap = a.pcap;
+  options.reuse_servers = !a.no_reuse;
   harness::MatrixOptions matrix;
   matrix.repeat = a.repeat;
   matrix.sanity = !a.no_sanity;
@@ -357,6 +359,7 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   r->add_option("-j,--jobs", a->jobs, "Cases in parallel (0 = one per core)")->capture_default_str();
   r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
   r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
+  r->add_flag("--no-reuse", a->no_reuse, "One server process per case, even for peers that can serve many cases from one (slower; for debugging)");
   r->add_flag("--pcap", a->pcap, "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for cases that did not pass)");
   r->add_option("--shard", a->shard,
                 "Run only shard K of N (K/N): case ids sorted, dealt round-robin; `tlsmatrix merge` unites the shards");

@@ -3,6 +3,8 @@
 // build time (standard library only, no go.mod).
 // Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 // VERIFY <kind> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
+// `server --many` serves connection after connection concurrently until killed; each line about a
+// connection is prefixed with "@<client port> ", and "@<client port> END" follows its close.
 package main
 
 import (
@@ -17,12 +19,26 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 )
 
 const request = "GET /tlsmatrix HTTP/1.0\r\n\r\n"
 
-func say(format string, a ...any) { fmt.Printf(format+"\n", a...) }
+// Where a connection's lines go: the prefix is "" for a one-connection run and "@<port> " with
+// --many, where lines of concurrent connections are written whole, one write each.
+type out struct{ prefix string }
+
+var stdoutMutex sync.Mutex
+
+func (o out) say(format string, a ...any) {
+	line := o.prefix + fmt.Sprintf(format, a...) + "\n"
+	stdoutMutex.Lock()
+	defer stdoutMutex.Unlock()
+	_, _ = os.Stdout.WriteString(line)
+}
+
+func say(format string, a ...any) { out{}.say(format, a...) }
 
 func versionName(v uint16) string {
 	// tls.VersionName arrived in Go 1.21; Debian 12 has 1.19.
@@ -48,7 +64,10 @@ func subject(state tls.ConnectionState) string {
 }
 
 // One line per fact the harness classifies; the library's text verbatim.
-func report(phase string, err error) {
+func report(phase string, err error) { out{}.report(phase, err) }
+
+func (o out) report(phase string, err error) {
+	say := o.say
 	var invalid x509.CertificateInvalidError
 	var unknown x509.UnknownAuthorityError
 	var hostname x509.HostnameError
@@ -96,6 +115,7 @@ func main() {
 	noVerify := fs.Bool("no-verify", false, "")
 	version := fs.String("tls", "", "")
 	keylog := fs.String("keylog", "", "")
+	many := fs.Bool("many", false, "")
 	_ = fs.Parse(os.Args[2:])
 
 	cfg := &tls.Config{ServerName: *serverName, InsecureSkipVerify: *noVerify}
@@ -131,6 +151,9 @@ func main() {
 	if os.Args[1] == "server" {
 		cfg.ClientAuth = map[string]tls.ClientAuthType{"none": tls.NoClientCert,
 			"request": tls.VerifyClientCertIfGiven, "require": tls.RequireAndVerifyClientCert}[*clientAuth]
+		if *many {
+			os.Exit(serveMany(cfg, *port))
+		}
 		os.Exit(serve(cfg, *port))
 	}
 	os.Exit(connect(cfg, *port))
@@ -149,6 +172,37 @@ func serve(cfg *tls.Config, port int) int {
 		report("tcp", err)
 		return 1
 	}
+	code := handle(out{}, cfg, raw)
+	raw.Close()
+	return code
+}
+
+// serveMany accepts until killed; each connection gets exactly what serve gives its one.
+func serveMany(cfg *tls.Config, port int) int {
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		say("ERROR tcp bind %s", err)
+		return 1
+	}
+	say("READY %d", port)
+	for {
+		raw, err := ln.Accept()
+		if err != nil {
+			report("tcp", err)
+			return 1
+		}
+		go func(raw net.Conn) {
+			o := out{fmt.Sprintf("@%d ", raw.RemoteAddr().(*net.TCPAddr).Port)}
+			handle(o, cfg, raw)
+			raw.Close()
+			o.say("END")
+		}(raw)
+	}
+}
+
+// handle serves one accepted connection and closes its TLS layer (the caller closes raw).
+func handle(o out, cfg *tls.Config, raw net.Conn) int {
+	say, report := o.say, o.report
 	_ = raw.SetDeadline(time.Now().Add(10 * time.Second))
 	conn := tls.Server(raw, cfg)
 	defer conn.Close()

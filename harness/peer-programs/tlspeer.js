@@ -7,6 +7,8 @@
 //          [--keylog F]
 // Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 // VERIFY <code> <text>, ALERT received <name>, ERROR <phase> <code> <library text>.
+// `server --many` serves connection after connection concurrently until killed; each line about a
+// connection is prefixed with "@<client port> ", and "@<client port> END" follows its close.
 'use strict';
 const fs = require('fs');
 const net = require('net');
@@ -21,6 +23,7 @@ function parse(argv) {
     '--tls': 'tls', '--keylog': 'keylog' };
   for (let i = 1; i < argv.length; ++i) {
     if (argv[i] === '--no-verify') args.noVerify = true;
+    else if (argv[i] === '--many') args.many = true;
     else if (names[argv[i]] && i + 1 < argv.length) args[names[argv[i]]] = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -28,6 +31,7 @@ function parse(argv) {
   return args;
 }
 
+// One write per whole line (so lines of concurrent connections never interleave).
 const say = (line) => process.stdout.write(line + '\n');
 
 function subject(socket) {
@@ -37,7 +41,8 @@ function subject(socket) {
 }
 
 // One line per fact the harness classifies; the library's code and text verbatim.
-function report(phase, err) {
+function report(phase, err, out = say) {
+  const say = out;
   const code = err.code || '';
   const alert = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_(.*)$/.exec(code);
   if (alert) say(`ALERT received ${alert[1].toLowerCase()}`);
@@ -60,64 +65,78 @@ function options(args) {
   return o;
 }
 
+let keylogFd = null; // one for the process: a --many server has many connections
 function keylog(args, emitter) {
   if (!args.keylog) return;
-  const fd = fs.openSync(args.keylog, 'a');
-  emitter.on('keylog', (line) => fs.writeSync(fd, line));
+  if (keylogFd === null) keylogFd = fs.openSync(args.keylog, 'a');
+  emitter.on('keylog', (line) => fs.writeSync(keylogFd, line));
 }
 
 function serve(args) {
   const o = options(args);
   const context = tls.createSecureContext(o);
-  // A net.Server with our own TLSSocket rather than tls.createServer: the latter destroys a
-  // connection whose client certificate failed verification without telling why; here the same
-  // thing happens (closed after the handshake, no alert: PEERS.md trap 7), and the reason is printed.
   const server = net.createServer((raw) => {
-    server.close();
-    const socket = new tls.TLSSocket(raw, {
-      isServer: true, secureContext: context,
-      requestCert: args.clientAuth !== 'none',
-      // 'require' makes OpenSSL fail the handshake when no certificate comes (as tls.Server does).
-      rejectUnauthorized: args.clientAuth === 'require',
-    });
-    keylog(args, socket);
-    let phase = 'handshake';
-    socket.on('secure', () => {
-      say(`HANDSHAKE ${socket.getProtocol()}`);
-      const who = subject(socket);
-      const verifyError = args.clientAuth !== 'none' && who !== 'anonymous' ? socket.ssl.verifyError() : null;
-      if (verifyError) {
-        report('handshake', verifyError);
-        socket.destroy();
-        process.exitCode = 1;
-        return;
-      }
-      phase = 'read';
-      say(`PEER ${who}`);
-      let data = '';
-      let answered = false;
-      socket.on('data', (chunk) => {
-        data += chunk;
-        if (!answered && /\r?\n\r?\n/.test(data)) {
-          answered = true;
-          // end() sends close_notify before the FIN (PEERS.md trap 9).
-          socket.end(`HTTP/1.0 200 OK\r\n\r\ntlsmatrix-ok client=${who}\n`, () => {
-            say(`COMPLETED client=${who}`);
-            process.exitCode = 0;
-          });
-        }
-      });
-    });
-    socket.on('error', (err) => {
-      report(phase, err);
-      process.exitCode = 1;
-    });
+    if (!args.many) {
+      server.close();
+      handle(args, context, raw, say, (code) => { process.exitCode = code; });
+      return;
+    }
+    const prefix = `@${raw.remotePort} `;
+    const socket = handle(args, context, raw, (line) => say(prefix + line), () => {});
+    // 'close' comes once the connection is completely finished, both ways.
+    socket.on('close', () => say(`${prefix}END`));
   });
   server.on('error', (err) => {
     say(`ERROR tcp bind ${err.message}`);
     process.exitCode = 1;
   });
   server.listen(Number(args.port), '127.0.0.1', () => say(`READY ${args.port}`));
+}
+
+// Serves one accepted connection; `out` prints a line about it, `exit` records its exit code.
+function handle(args, context, raw, out, exit) {
+  // A net.Server with our own TLSSocket rather than tls.createServer: the latter destroys a
+  // connection whose client certificate failed verification without telling why; here the same
+  // thing happens (closed after the handshake, no alert: PEERS.md trap 7), and the reason is printed.
+  const socket = new tls.TLSSocket(raw, {
+    isServer: true, secureContext: context,
+    requestCert: args.clientAuth !== 'none',
+    // 'require' makes OpenSSL fail the handshake when no certificate comes (as tls.Server does).
+    rejectUnauthorized: args.clientAuth === 'require',
+  });
+  keylog(args, socket);
+  let phase = 'handshake';
+  socket.on('secure', () => {
+    out(`HANDSHAKE ${socket.getProtocol()}`);
+    const who = subject(socket);
+    const verifyError = args.clientAuth !== 'none' && who !== 'anonymous' ? socket.ssl.verifyError() : null;
+    if (verifyError) {
+      report('handshake', verifyError, out);
+      socket.destroy();
+      exit(1);
+      return;
+    }
+    phase = 'read';
+    out(`PEER ${who}`);
+    let data = '';
+    let answered = false;
+    socket.on('data', (chunk) => {
+      data += chunk;
+      if (!answered && /\r?\n\r?\n/.test(data)) {
+        answered = true;
+        // end() sends close_notify before the FIN (PEERS.md trap 9).
+        socket.end(`HTTP/1.0 200 OK\r\n\r\ntlsmatrix-ok client=${who}\n`, () => {
+          out(`COMPLETED client=${who}`);
+          exit(0);
+        });
+      }
+    });
+  });
+  socket.on('error', (err) => {
+    report(phase, err, out);
+    exit(1);
+  });
+  return socket;
 }
 
 function connect(args) {

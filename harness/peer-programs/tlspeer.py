@@ -7,19 +7,30 @@
 #          [--keylog F]
 # Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 # VERIFY <openssl code> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
+# `server --many` serves connection after connection concurrently (a thread each) until killed;
+# each line about a connection is prefixed with "@<client port> ", and "@<client port> END"
+# follows its close.
 import argparse
 import os
 import socket
 import ssl
 import sys
+import threading
 
 REQUEST = b"GET /tlsmatrix HTTP/1.0\r\n\r\n"
 SHORT = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
          "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L"}
 
 
-def say(*parts):
-    print(*parts, flush=True)
+_stdout_lock = threading.Lock()
+
+
+def say(*parts, prefix=""):
+    # One whole line per write: lines of concurrent connections never interleave.
+    line = prefix + " ".join(str(p) for p in parts) + "\n"
+    with _stdout_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def subject(sock):
@@ -29,16 +40,16 @@ def subject(sock):
     return "".join(f"/{SHORT.get(k, k)}={v}" for rdn in cert.get("subject", ()) for k, v in rdn)
 
 
-def report(phase, err):
+def report(phase, err, prefix=""):
     """One line per fact the harness classifies; the library's text verbatim."""
     if isinstance(err, ssl.SSLCertVerificationError):
-        say("VERIFY", err.verify_code, err.verify_message)
+        say("VERIFY", err.verify_code, err.verify_message, prefix=prefix)
     reason = getattr(err, "reason", None) or ""
-    for prefix in ("SSLV3_ALERT_", "TLSV1_ALERT_", "TLSV13_ALERT_"):
-        if reason.startswith(prefix):
-            say("ALERT received", reason[len(prefix):].lower())
+    for alert in ("SSLV3_ALERT_", "TLSV1_ALERT_", "TLSV13_ALERT_"):
+        if reason.startswith(alert):
+            say("ALERT received", reason[len(alert):].lower(), prefix=prefix)
     text = " ".join(str(err).split())
-    say("ERROR", phase, type(err).__name__, text)
+    say("ERROR", phase, type(err).__name__, text, prefix=prefix)
 
 
 def context(args, server):
@@ -95,20 +106,39 @@ def serve(args):
     except OSError as e:
         say("ERROR tcp bind", e)
         return 1
-    listener.listen(1)
+    listener.listen(64 if args.many else 1)
     say("READY", args.port)
+    if args.many:
+        while True:
+            raw, (_, port) = listener.accept()
+            threading.Thread(target=handle_many, args=(ctx, raw, f"@{port} "), daemon=True).start()
     raw, _ = listener.accept()
     listener.close()
+    return handle(ctx, raw, "")
+
+
+def handle_many(ctx, raw, prefix):
+    try:
+        handle(ctx, raw, prefix)
+    except Exception as e:  # noqa: BLE001 - whatever happened, the connection's END must come
+        report("internal", e, prefix)
+    finally:
+        raw.close()
+        say("END", prefix=prefix)
+
+
+def handle(ctx, raw, prefix):
+    """Serves one accepted connection and closes it; 0 when it completed."""
     raw.settimeout(10)
     try:
         conn = ctx.wrap_socket(raw, server_side=True)
     except (ssl.SSLError, OSError) as e:
-        report("handshake", e)
+        report("handshake", e, prefix)
         raw.close()
         return 1
-    say("HANDSHAKE", conn.version())
+    say("HANDSHAKE", conn.version(), prefix=prefix)
     who = subject(conn)
-    say("PEER", who)
+    say("PEER", who, prefix=prefix)
     try:
         data = b""
         while b"\r\n\r\n" not in data and b"\n\n" not in data:
@@ -118,11 +148,11 @@ def serve(args):
             data += chunk
         conn.sendall(f"HTTP/1.0 200 OK\r\n\r\ntlsmatrix-ok client={who}\n".encode())
     except (ssl.SSLError, OSError) as e:
-        report("read", e)
+        report("read", e, prefix)
         conn.close()
         return 1
     close(conn)
-    say(f"COMPLETED client={who}")
+    say(f"COMPLETED client={who}", prefix=prefix)
     return 0
 
 
@@ -177,6 +207,7 @@ def main():
     p.add_argument("--no-verify", action="store_true")
     p.add_argument("--tls", choices=["1.2", "1.3"])
     p.add_argument("--keylog")
+    p.add_argument("--many", action="store_true")
     args = p.parse_args()
     try:
         return serve(args) if args.role == "server" else connect(args)

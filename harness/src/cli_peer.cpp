@@ -60,6 +60,9 @@ struct RoleDef {
   std::map<std::string, std::regex> handshake_done; // by TLS version ("" = any)
   bool send_request = false;
   bool keep_stdin_open = false;
+  // Server: flags that make it serve many connections (the shared `--many` contract: lines
+  // prefixed "@<client port> ", "@<client port> END" after each); empty = one per case.
+  std::vector<std::string> many;
 };
 
 // Where a rule's line says which alert went by: a group holding its number or its name, or a
@@ -195,7 +198,7 @@ int alert_by_name(const std::string& name) {
 RoleDef parse_role(const JsonNode& n, bool server) {
   n.only_keys({"why", "program", "line_buffered", "why_line_buffered", "prepare", "why_prepare", "argv",
                "options", "tls", "ready", "port_busy", "completed", "done", "why_done",
-               "handshake_done", "stdin", "why_stdin", "keep_stdin_open"});
+               "handshake_done", "stdin", "why_stdin", "keep_stdin_open", "many", "why_many"});
   RoleDef r;
   r.present = true;
   if (auto p = n.optional_child("program")) r.program = p->string();
@@ -282,6 +285,15 @@ RoleDef parse_role(const JsonNode& n, bool server) {
     r.send_request = true;
   }
   if (auto k = n.optional_child("keep_stdin_open")) r.keep_stdin_open = k->boolean();
+  if (auto m = n.optional_child("many")) {
+    if (!server) m->fail("only a server serves many connections");
+    r.many = m->strings();
+    if (r.many.empty()) m->fail("expected the flags that turn on the many-connections mode");
+    check_strings(*m, extra);
+    // Its lines are told apart by their prefix on stdout, and it never ends by itself.
+    if (r.ready_stdout.empty()) m->fail("a server with \"many\" needs a \"ready\": {\"stdout\": …} marker");
+    if (r.done) m->fail("a server with \"many\" ends each connection with its END line, not \"done\"");
+  }
   return r;
 }
 
@@ -750,6 +762,51 @@ public:
                                   shell_join(cmd.argv) + "\n" + last_output.substr(0, 2000));
     }
     throw Error(Errc::peer, def_.info.name + " server: no free port after 3 attempts: " + last_output);
+  }
+
+  std::optional<ManyServerSpec> many_server(const TlsConfig& config, const CaseContext& ctx) override {
+    if (def_.server.many.empty()) return std::nullopt;
+    // The command is resolved with stand-ins for the port and the key log, so that it is the
+    // same for every case it can serve; the pool puts the real values in.
+    static const std::string port_mark = "\x01port\x01", keylog_mark = "\x01keylog\x01";
+    auto pooled = std::make_shared<TlsConfig>(config);
+    if (!pooled->keylog.empty()) pooled->keylog = keylog_mark;
+    Vars vars = make_vars(*pooled, 0, ctx);
+    if (!def_.server.prepare.empty()) vars.fixed["db"] = prepare(def_.server, "server", vars, ctx).string();
+    vars.fixed["port"] = port_mark;
+    Command cmd = build_command(def_.server, vars);
+    for (const auto& a : def_.server.many) cmd.argv.push_back(vars.expand(a));
+    const std::string marker = vars.expand(def_.server.ready_stdout);
+    ManyServerSpec spec;
+    spec.peer = def_.info.name;
+    spec.key = def_.info.name + "\n" + shell_join(cmd.argv);
+    for (const auto& [k, v] : cmd.env) spec.key += "\n" + k + "=" + v;
+    auto fill = [](std::string s, const std::string& mark, const std::string& value) {
+      for (auto at = s.find(mark); at != std::string::npos; at = s.find(mark, at + value.size()))
+        s.replace(at, mark.size(), value);
+      return s;
+    };
+    spec.command = [cmd, fill](std::uint16_t port, const fs::path& keylog) {
+      ProcessSpec p;
+      for (const auto& a : cmd.argv)
+        p.argv.push_back(fill(fill(a, port_mark, std::to_string(port)), keylog_mark, keylog.string()));
+      for (const auto& [k, v] : cmd.env)
+        p.env.emplace_back(k, fill(fill(v, port_mark, std::to_string(port)), keylog_mark, keylog.string()));
+      return p;
+    };
+    spec.ready_marker = [marker, fill](std::uint16_t port) { return fill(marker, port_mark, std::to_string(port)); };
+    spec.port_busy = def_.server.port_busy;
+    auto own = std::make_shared<TlsConfig>(config);
+    spec.classify = [this, own](const ProcessResult& r) { return classify(def_, def_.server, true, *own, r); };
+    Vars plain = make_vars(*own, 0, ctx);
+    if (vars.fixed.contains("db")) plain.fixed["db"] = vars.fixed.at("db");
+    spec.reproduce = [this, own, plain](std::uint16_t port) {
+      Vars v = plain;
+      v.config = own.get();
+      v.port = port;
+      return shell_join(build_command(def_.server, v).argv);
+    };
+    return spec;
   }
 
   ClientRun run_client(const TlsConfig& config, std::uint16_t port, const CaseContext& ctx) override {

@@ -154,6 +154,7 @@ struct Direction {
 
 struct Relay::Impl {
   std::uint16_t upstream_port = 0;
+  std::function<void(std::uint16_t)> on_upstream;
   Clock::time_point start;
   Clock::time_point deadline;
   Fd listener;
@@ -253,8 +254,17 @@ bool Relay::Impl::connect_upstream() {
   set_nodelay(server.fd.get());
   auto addr = loopback(upstream_port);
   int err = 0;
-  if (::connect(server.fd.get(), as_sockaddr(addr), sizeof addr) != 0) {
-    err = errno;
+  const int connected = ::connect(server.fd.get(), as_sockaddr(addr), sizeof addr);
+  err = connected != 0 ? errno : 0;
+  // connect() has bound the source port even while the handshake is in progress.
+  sockaddr_in local{};
+  socklen_t local_len = sizeof local;
+  if (::getsockname(server.fd.get(), as_sockaddr(local), &local_len) == 0) {
+    rec.upstream_source_port = ntohs(local.sin_port);
+    if (on_upstream && rec.upstream_source_port != 0)
+      on_upstream(rec.upstream_source_port);
+  }
+  if (connected != 0) {
     if (err == EINPROGRESS) {
       const int r = wait_for(server.fd.get(), POLLOUT);
       if (r <= 0) {
@@ -412,9 +422,15 @@ void Relay::Impl::forward() {
   finish(RelayEnd::closed);
 }
 
-Relay::Relay(std::uint16_t upstream_port, RelayOptions options) : impl_(std::make_unique<Impl>()) {
+Relay::Relay(std::uint16_t upstream_port, RelayOptions options)
+    : Relay(upstream_port, options, {}) {}
+
+Relay::Relay(std::uint16_t upstream_port, RelayOptions options,
+             std::function<void(std::uint16_t)> on_upstream)
+    : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.upstream_port = upstream_port;
+  m.on_upstream = std::move(on_upstream);
   m.rec.server_port = upstream_port;
   m.listener = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!m.listener.valid())

@@ -13,6 +13,7 @@
 #include "harness/pcapng.hpp"
 #include "harness/relay.hpp"
 #include "pki/certificate.hpp"
+#include "server_pool.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
 
@@ -112,13 +113,14 @@ std::string read_text(const fs::path& p) {
   return out.str();
 }
 
-// Both sides' key logs (whichever exist), concatenated: each holds the secrets its side knows.
-std::string case_keylog(const fs::path& dir) {
+// Both sides' key logs (whichever exist), concatenated: each holds the secrets its side knows. A
+// pooled server's key log (`shared`) holds every connection's; the decoder picks by client random.
+std::string case_keylog(const fs::path& dir, const fs::path& shared = {}) {
   std::string text;
-  for (const char* f : {"client.keylog", "server.keylog"}) {
+  for (const fs::path& f : {dir / "client.keylog", dir / "server.keylog", shared}) {
     std::error_code ec;
-    if (!fs::exists(dir / f, ec)) continue;
-    std::string part = read_text(dir / f);
+    if (f.empty() || !fs::exists(f, ec)) continue;
+    std::string part = read_text(f);
     if (!part.empty() && part.back() != '\n') part += '\n';
     text += part;
   }
@@ -147,9 +149,9 @@ const Recording& finish_relay(Relay& relay, std::chrono::milliseconds bound) {
 
 // Decodes the recording into the case's trace and writes its capture when asked. Never throws:
 // a problem here is a note, not a verdict.
-void record_trace(CaseResult& r, const Recording& rec, bool pcap) {
+void record_trace(CaseResult& r, const Recording& rec, bool pcap, const fs::path& shared_keylog) {
   try {
-    const std::string keylog = case_keylog(r.dir);
+    const std::string keylog = case_keylog(r.dir, shared_keylog);
     std::vector<wire::Chunk> chunks;
     chunks.reserve(rec.chunks.size());
     for (const auto& c : rec.chunks)
@@ -173,7 +175,8 @@ void record_trace(CaseResult& r, const Recording& rec, bool pcap) {
   }
 }
 
-CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const RunOptions& options) {
+CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const RunOptions& options,
+                   ServerPool* pool) {
   const auto started = Clock::now();
   CaseResult r;
   r.spec = c;
@@ -233,14 +236,29 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
 
     EventLoop loop;
     const CaseContext ctx{r.dir, options.run_dir / "inputs", &loop, options.timeout};
-    auto server_run = c.server->start_server(server, ctx);
+    // A server shared with other cases (its peer's many-connections mode) or one of its own.
+    std::unique_ptr<ServerRun> server_run;
+    PooledServerRun* pooled = nullptr;
+    if (pool)
+      if (auto many = c.server->many_server(server, ctx)) {
+        auto run = pool->acquire(*many, std::min(options.timeout, std::chrono::milliseconds(5000)),
+                                 r.dir / "server.out");
+        pooled = run.get();
+        server_run = std::move(run);
+      }
+    if (!server_run) server_run = c.server->start_server(server, ctx);
     r.reproduce_server = server_run->command_line();
-    // The relay records the wire; if it cannot start, the client connects directly.
+    // The relay records the wire; if it cannot start, the client connects directly (then a
+    // pooled server cannot tell the case's connection, so the relay is a must there).
     std::unique_ptr<Relay> relay;
     try {
+      std::function<void(std::uint16_t)> on_upstream;
+      if (pooled) on_upstream = [pooled](std::uint16_t p) { pooled->upstream(p); };
       relay = std::make_unique<Relay>(server_run->port(),
-                                      RelayOptions{options.timeout + std::chrono::seconds(2)});
+                                      RelayOptions{options.timeout + std::chrono::seconds(2)},
+                                      std::move(on_upstream));
     } catch (const std::exception& e) {
+      if (pooled) throw Error(Errc::io, std::string("relay (needed by a pooled server): ") + e.what());
       r.trace_note = std::string("relay: ") + e.what();
     }
     auto client_run = c.client->run_client(client, relay ? relay->port() : server_run->port(), ctx);
@@ -257,7 +275,7 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
       } catch (const std::exception& e) {
         r.trace_note = std::string("relay: ") + e.what();
       }
-      if (rec) record_trace(r, *rec, options.pcap);
+      if (rec) record_trace(r, *rec, options.pcap, pooled ? pooled->keylog() : fs::path());
     }
     if (r.verdict.flow.empty() && expected_flow(s, c.version) != nullptr)
       grade_flow(s, c.version, nullptr, {}, false, r.trace_note, r.verdict);
@@ -361,6 +379,9 @@ std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiD
                                   const RunOptions& options, const std::atomic<bool>& stop,
                                   const ProgressFn& progress) {
   Inputs inputs(pki, options.run_dir / "inputs");
+  // Declared before the workers: it outlives every case, and stops its servers at the end.
+  std::optional<ServerPool> servers;
+  if (options.reuse_servers) servers.emplace(options.run_dir / "servers");
   std::vector<std::optional<CaseResult>> results(cases.size());
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
@@ -369,7 +390,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiD
   auto worker = [&] {
     for (std::size_t i; !stop && (i = next.fetch_add(1)) < cases.size();) {
       if (options.on_start) options.on_start(cases[i]);
-      CaseResult r = run_one(cases[i], pki, inputs, options);
+      CaseResult r = run_one(cases[i], pki, inputs, options, servers ? &*servers : nullptr);
       if (stop && r.verdict.grade != Grade::pass && r.verdict.grade != Grade::not_applicable)
         continue; // killed by Ctrl-C: not a result
       std::lock_guard lock(progress_mutex);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -57,6 +58,24 @@ struct ClientRun {
   std::string command_line; // reproduces the client by hand
 };
 
+// A server process that serves many cases, one connection each (our peer programs' `--many`
+// mode; run by the runner's server pool, harness/src/server_pool.hpp).
+struct ManyServerSpec {
+  std::string peer;
+  // Cases with equal keys may share one process: the peer and its resolved command, without the
+  // port and with the key log being the pooled server's own file.
+  std::string key;
+  // The pooled server's command (argv, env) for a port and key log file.
+  std::function<ProcessSpec(std::uint16_t port, const std::filesystem::path& keylog)> command;
+  std::function<std::string(std::uint16_t port)> ready_marker; // on stdout
+  std::string port_busy; // output that says the port was taken ("" = none)
+  // One connection's lines (its "@<port> " prefix stripped) classified as the one-connection
+  // server's output would be.
+  std::function<SideObservation(const ProcessResult&)> classify;
+  // A command a user can paste: the one-connection server on that port (no --many).
+  std::function<std::string(std::uint16_t port)> reproduce;
+};
+
 class Peer {
 public:
   virtual ~Peer() = default;
@@ -67,6 +86,12 @@ public:
                                                                 const CaseContext& context) = 0;
   [[nodiscard]] virtual ClientRun run_client(const TlsConfig& config, std::uint16_t port,
                                              const CaseContext& context) = 0;
+  // How to serve this case from a server shared with other cases; nullopt: this peer cannot
+  // (then start_server runs one per case).
+  [[nodiscard]] virtual std::optional<ManyServerSpec> many_server(const TlsConfig& /*config*/,
+                                                                  const CaseContext& /*context*/) {
+    return std::nullopt;
+  }
 };
 
 // The built-in peer over our own endpoints.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ struct Recording {
   std::chrono::system_clock::time_point started_at; // wall clock at since_start == 0
   std::uint16_t client_port = 0;     // the client's own (ephemeral) port on the client leg
   std::uint16_t server_port = 0;     // the server's port (the relay's upstream)
+  // The relay's own (ephemeral) port on the server leg: the source port the server's accept()
+  // sees, which a server serving many connections prefixes its lines with ("@<port> …").
+  std::uint16_t upstream_source_port = 0;
   std::vector<RecordedChunk> chunks; // arrival order across both directions
   std::vector<WireEvent> events;     // in order
   RelayEnd end = RelayEnd::invalid;
@@ -84,6 +88,11 @@ struct RelayOptions {
 class Relay {
 public:
   explicit Relay(std::uint16_t upstream_port, RelayOptions options = {});
+  // As above; `on_upstream` is called once, from the relay's thread, with upstream_source_port as
+  // soon as the connection to the server is started (before it is established), and never when
+  // no client comes. A server serving many connections tells them apart by that port.
+  Relay(std::uint16_t upstream_port, RelayOptions options,
+        std::function<void(std::uint16_t)> on_upstream);
   ~Relay(); // stop() and wait()
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;

@@ -63,6 +63,9 @@ struct RunOptions {
   // Called when a worker takes a case, before it runs (from worker threads, not serialised): with
   // the ProgressFn after it, a display knows which cases are running and since when.
   std::function<void(const CaseSpec&)> on_start;
+  // Cases whose server peer can serve many connections share one server process per distinct
+  // configuration (run_dir/servers/); false: one server process per case.
+  bool reuse_servers = true;
 };
 
 // Called after each case (from worker threads, serialised by the runner).

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "harness/divergence.hpp"
 #include "harness/peer.hpp"
 #include "harness/process.hpp"
 #include "harness/report.hpp"
@@ -26,6 +27,7 @@
 #include "pki/issuer.hpp"
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
+#include "run_gates.hpp"
 
 namespace cli {
 namespace {
@@ -107,6 +109,7 @@ struct RunArgs {
   bool cross = false;
   bool quiet = false;
   bool pcap = false;
+  GateArgs gates;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -171,6 +174,7 @@ int run(const RunArgs& a) {
   plan.cross = a.cross;
   if (a.timeout <= 0 || a.timeout > 3600) throw Error(Errc::invalid_input, "--timeout: expected 0 < seconds <= 3600");
   const auto peers = harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()});
+  const Gates gates = load_gates(a.gates);
   if (harness::plan_cases(harness::load_scenarios(a.scenarios, nullptr), peers, plan).empty())
     throw Error(Errc::invalid_input, "no case matches the given scenarios, peers, --tls and --filter");
 
@@ -206,7 +210,9 @@ int run(const RunArgs& a) {
   harness::RunOptions options{a.jobs, std::chrono::milliseconds(static_cast<long>(a.timeout * 1000)), run_dir};
   options.pcap = a.pcap;
   auto results = harness::run_cases(cases, pki, options, stop_requested,
-      [&](const harness::CaseResult& r, std::size_t done, std::size_t total) {
+      [&](const harness::CaseResult& graded, std::size_t done, std::size_t total) {
+        harness::CaseResult r = graded; // as the expectations grade it, for the progress
+        if (gates.expectations) harness::apply_expectations(*gates.expectations, r);
         ++counts[std::string(harness::to_string(r.verdict.grade))];
         if (a.quiet) return;
         if (tty) {
@@ -222,6 +228,8 @@ int run(const RunArgs& a) {
         }
       });
   if (tty && !a.quiet) std::cerr << "\n";
+  if (gates.expectations)
+    for (auto& r : results) harness::apply_expectations(*gates.expectations, r);
 
   harness::RunInfo info;
   info.run_id = run_id;
@@ -233,11 +241,30 @@ int run(const RunArgs& a) {
   for (const auto& p : peers) info.peers.push_back(&p->info());
   info.options = {{"jobs", a.jobs}, {"timeout_s", a.timeout}, {"peers", a.peers}, {"filter", a.filter},
                   {"tls", a.tls}, {"cross", a.cross}, {"pcap", a.pcap}};
-  const auto results_doc = harness::results_json(info, results);
+  auto results_doc = harness::results_json(info, results);
+  note_expectations(gates, a.gates, results_doc);
   harness::write_results(run_dir, results_doc);
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
 
   if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
+  if (!a.quiet) std::cout << harness::render_divergence(results_doc);
+  // The baseline holds cells this run did not try (--filter, --peers, --tls): not changes.
+  const auto chosen_peers = split(a.peers);
+  const auto chosen_tls = split(a.tls);
+  const auto in_scope = [&](const std::string& id) {
+    const auto slash = id.rfind('/');
+    const auto arrow = id.find("->", slash);
+    const auto tls_slash = id.rfind('/', slash - 1);
+    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos) return true;
+    const std::string tls = id.substr(tls_slash + 1, slash - tls_slash - 1);
+    const std::string client = id.substr(slash + 1, arrow - slash - 1), server = id.substr(arrow + 2);
+    auto among = [](const std::vector<std::string>& list, const std::string& x) {
+      return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
+    };
+    return (a.filter.empty() || harness::glob_match(a.filter, id)) && among(chosen_tls, tls) &&
+           among(chosen_peers, client) && among(chosen_peers, server);
+  };
+  const bool changed = finish_gates(gates, a.gates, results_doc, (run_dir / "results.json").string(), in_scope, a.quiet);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!a.quiet)
     std::cout << "results: " << (run_dir / "results.json").string() << ", report: "
@@ -247,8 +274,9 @@ int run(const RunArgs& a) {
     std::cerr << "tlsmatrix: interrupted; " << results.size() << " of " << cases.size() << " cases saved\n";
     return tlsmatrix::exit_codes::interrupted;
   }
+  if (changed) return tlsmatrix::exit_codes::changed;
   for (const auto& r : results)
-    if (r.verdict.grade != harness::Grade::pass && r.verdict.grade != harness::Grade::not_applicable)
+    if (harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict))
       return tlsmatrix::exit_codes::cases_failed;
   return tlsmatrix::exit_codes::ok;
 }
@@ -307,9 +335,11 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
   r->add_flag("--pcap", a->pcap, "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for cases that did not pass)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
+  add_gate_options(*r, a->gates);
   r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
-            "applicable), 1 when some case did not, 2 for bad input, 130 when interrupted (the finished "
-            "cases are saved).");
+            "applicable, or an expected failure), 1 when some case did not (or, with --strict, passed "
+            "unexpectedly), 6 with --fail-on-change when a cell changed against the baseline, 2 for "
+            "bad input, 130 when interrupted (the finished cases are saved).");
   r->callback([a, &run_fn] { run_fn = [a] { return run(*a); }; });
 
   auto* s = app.add_subcommand("scenarios", "Work with scenario files");

@@ -39,6 +39,8 @@ std::string_view to_string(Grade g) {
   case Grade::not_applicable: return "not_applicable";
   case Grade::timeout: return "timeout";
   case Grade::harness_error: return "harness_error";
+  case Grade::expected_failure: return "expected_failure";
+  case Grade::unexpected_pass: return "unexpected_pass";
   case Grade::invalid: break;
   }
   return "invalid";

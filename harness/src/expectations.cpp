@@ -87,12 +87,16 @@ ExpectationEntry parse_entry(const fs::path& file, const std::string& at, const 
       e.reason = get_string(file, p, value);
       if (e.reason.find_first_not_of(" \t\n") == std::string::npos)
         invalid(file, p, "empty: say why this deviation is expected");
+    } else if (key == "racy") {
+      if (!value.is_boolean())
+        invalid(file, p, "expected true or false, got " + std::string(value.type_name()));
+      e.racy = value.get<bool>();
     } else if (key == "note") {
       get_string(file, p, value); // free text for people, e.g. how it was checked
     } else {
       invalid(file, p,
               "unknown key (expected scenario, tls, client, server, peer, grades, reasons, "
-              "reason, note)");
+              "reason, racy, note)");
     }
   }
   if (e.reason.empty())
@@ -152,8 +156,11 @@ const ExpectationEntry* find_expectation(const Expectations& e, const std::strin
         !glob_match(entry.client, client) || !glob_match(entry.server, server) ||
         !(glob_match(entry.peer, client) || glob_match(entry.peer, server)))
       continue;
-    if (passed)
+    if (passed) {
+      if (entry.racy)
+        continue;
       return &entry;
+    }
     if (!entry.grades.empty() &&
         std::find(entry.grades.begin(), entry.grades.end(), grade) == entry.grades.end())
       continue;

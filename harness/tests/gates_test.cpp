@@ -245,7 +245,8 @@ TEST(Expectations, MatchByGlobsGradesAndReasons) {
   const auto e = expectations(dir, R"(
     {"scenario": "server-*", "client": "nss", "grades": ["wrong_reason"],
      "reasons": ["expired", "invalid_?a"], "reason": "NSS words it differently"},
-    {"peer": "gnutls", "tls": "1.2", "reason": "gnutls-serv in 1.2"})");
+    {"peer": "gnutls", "tls": "1.2", "reason": "gnutls-serv in 1.2"},
+    {"server": "node", "racy": true, "reason": "a reset races the EOF"})");
   auto match = [&](const std::string& scenario, const std::string& tls, const std::string& client,
                    const std::string& server, const std::string& grade, const std::string& reason) {
     const auto* m = harness::find_expectation(e, scenario, tls, client, server, grade, reason);
@@ -268,6 +269,50 @@ TEST(Expectations, MatchByGlobsGradesAndReasons) {
   // A pass is covered whatever grades/reasons say: the deviation is gone.
   EXPECT_EQ(match("server-expired", "1.3", "nss", "local", "pass", "expired"), "/entries/0");
   EXPECT_EQ(match("anything", "1.2", "gnutls", "local", "not_applicable", ""), "");
+  EXPECT_EQ(match("client-expired", "1.3", "local", "node", "wrong_reason", "expired"),
+            "/entries/2");
+  EXPECT_EQ(match("client-expired", "1.3", "local", "node", "pass", "expired"), "")
+      << "a racy deviation that did not happen is no unexpected pass";
+}
+
+TEST(Baseline, MergedRunsKeepRacyBehavioursAsAlternatives) {
+  json first = old_run();
+  json second = old_run();
+  second["cases"][0]["verdict"]["grade"] = "wrong_reason"; // the nss cell raced
+  json third = old_run();
+  third["cases"][5]["verdict"]["grade"] = "not_applicable"; // java missing in this run
+  third["peers"]["java"] = {{"available", false}};
+  const auto merged = harness::merge_runs({harness::cells_of_results(first, "1"),
+                                           harness::cells_of_results(second, "2"),
+                                           harness::cells_of_results(third, "3")});
+  ASSERT_EQ(merged.alternatives.size(), 1u);
+  EXPECT_EQ(merged.alternatives.begin()->first, "server-expired/1.3/nss->local");
+  EXPECT_EQ(merged.cells.at("one-way/1.3/java->local").grade, "pass");
+  ScratchDir dir;
+  testing_support::write_text(dir / "base.json", harness::render_baseline(merged));
+  const auto j = nlohmann::json::parse(testing_support::read_text(dir / "base.json"));
+  ASSERT_TRUE(j["cases"]["server-expired/1.3/nss->local"].is_array());
+  EXPECT_EQ(j["cases"]["server-expired/1.3/nss->local"][1]["grade"], "wrong_reason");
+  const auto base = harness::load_cells(dir / "base.json");
+  EXPECT_FALSE(harness::diff_runs(base, harness::cells_of_results(first, "a")).changed());
+  EXPECT_FALSE(harness::diff_runs(base, harness::cells_of_results(second, "b")).changed());
+  json other = old_run();
+  other["cases"][0]["verdict"]["grade"] = "fail";
+  EXPECT_TRUE(harness::diff_runs(base, harness::cells_of_results(other, "c")).changed());
+}
+
+TEST(Baseline, AlertComesFromTheWireWhenTraced) {
+  json run = old_run();
+  // The client did not see the alert (a reset overtook it); the relay did.
+  run["cases"][3]["trace"] = json::array(
+      {{{"direction", "client->server"}, {"kind", "handshake"}, {"name", "ClientHello"}},
+       {{"direction", "server->client"}, {"kind", "alert"}, {"name", "fatal unknown_ca"},
+        {"alert", "fatal unknown_ca"}, {"level", "fatal"}}});
+  const auto cells = harness::cells_of_results(run, "r");
+  EXPECT_EQ(cells.cells.at("one-way/1.3/local->local").alert, "unknown_ca");
+  EXPECT_EQ(cells.cells.at("one-way/1.3/local->local").alert_from, "server");
+  EXPECT_EQ(cells.cells.at("server-expired/1.3/nss->local").alert, "certificate_expired")
+      << "no trace: the verdict's alert";
 }
 
 TEST(Expectations, RegradeSavedRunKeepsOriginalAndIsIdempotent) {

@@ -19,6 +19,7 @@ struct ExpectationEntry {
   std::vector<std::string> grades;
   std::vector<std::string> reasons;
   std::string reason; // why this deviation is known (mandatory)
+  bool racy = false;  // the deviation depends on timing: a pass is then just a pass
   std::string ref;    // "FILE#/entries/3", for messages and results.json
 };
 
@@ -33,8 +34,8 @@ struct Expectations {
 [[nodiscard]] Expectations load_expectations(const std::filesystem::path& file);
 
 // The first entry covering a case with this id parts and verdict, or nullptr. A passing case is
-// covered by an entry whose globs match (its grades/reasons are ignored: the deviation is gone);
-// not_applicable is never covered.
+// covered by an entry whose globs match (its grades/reasons are ignored: the deviation is gone)
+// unless the entry is racy; not_applicable is never covered.
 [[nodiscard]] const ExpectationEntry* find_expectation(const Expectations& e,
                                                        const std::string& scenario,
                                                        const std::string& tls,

@@ -59,8 +59,7 @@ void add_gate_options(CLI::App& run, GateArgs& g) {
   auto* base = run.add_option("--baseline", g.baseline,
                               "Compare the run with this baseline (or results.json / run folder) "
                               "and print the cells that changed");
-  run.add_flag("--fail-on-change", g.fail_on_change,
-               "With --baseline: exit 6 when a cell changed")
+  run.add_flag("--fail-on-change", g.fail_on_change, "With --baseline: exit 6 when a cell changed")
       ->needs(base);
   run.add_option("--write-baseline", g.write_baseline, "Write the run's baseline to this file");
 }

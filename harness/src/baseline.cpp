@@ -73,26 +73,26 @@ RunCells parse_baseline(const json& j, const std::string& origin) {
 }
 
 CellBehaviour parse_behaviour(const json& c, const std::string& origin, const std::string& at) {
-    if (!c.is_object())
-      invalid(origin, at, "expected an object");
-    CellBehaviour b;
-    for (const auto& [key, value] : c.items()) {
-      std::string* field = key == "grade"        ? &b.grade
-                           : key == "reason"     ? &b.reason
-                           : key == "alert"      ? &b.alert
-                           : key == "alert_from" ? &b.alert_from
-                           : key == "phase"      ? &b.phase
-                                                 : nullptr;
-      if (field == nullptr)
-        invalid(origin, at + "/" + key,
-                "unknown key (expected grade, reason, alert, alert_from, phase)");
-      if (!value.is_string())
-        invalid(origin, at + "/" + key, "expected a string");
-      *field = value.get<std::string>();
-    }
-    if (b.grade.empty())
-      invalid(origin, at + "/grade", "missing");
-    return b;
+  if (!c.is_object())
+    invalid(origin, at, "expected an object");
+  CellBehaviour b;
+  for (const auto& [key, value] : c.items()) {
+    std::string* field = key == "grade"        ? &b.grade
+                         : key == "reason"     ? &b.reason
+                         : key == "alert"      ? &b.alert
+                         : key == "alert_from" ? &b.alert_from
+                         : key == "phase"      ? &b.phase
+                                               : nullptr;
+    if (field == nullptr)
+      invalid(origin, at + "/" + key,
+              "unknown key (expected grade, reason, alert, alert_from, phase)");
+    if (!value.is_string())
+      invalid(origin, at + "/" + key, "expected a string");
+    *field = value.get<std::string>();
+  }
+  if (b.grade.empty())
+    invalid(origin, at + "/grade", "missing");
+  return b;
 }
 
 std::string describe(const CellBehaviour& b) {
@@ -109,9 +109,9 @@ std::string describe(const CellBehaviour& b) {
 json behaviour_json(const CellBehaviour& b) {
   json j = json::object();
   j["grade"] = b.grade;
-  for (const auto& [key, value] : {std::pair{"reason", &b.reason}, std::pair{"alert", &b.alert},
-                                   std::pair{"alert_from", &b.alert_from},
-                                   std::pair{"phase", &b.phase}})
+  for (const auto& [key, value] :
+       {std::pair{"reason", &b.reason}, std::pair{"alert", &b.alert},
+        std::pair{"alert_from", &b.alert_from}, std::pair{"phase", &b.phase}})
     if (!value->empty())
       j[key] = *value;
   return j;
@@ -199,8 +199,7 @@ RunCells merge_runs(const std::vector<RunCells>& runs) {
           continue;
         }
         auto& alts = out.alternatives[id];
-        if (it->second != behaviour &&
-            std::find(alts.begin(), alts.end(), behaviour) == alts.end())
+        if (it->second != behaviour && std::find(alts.begin(), alts.end(), behaviour) == alts.end())
           alts.push_back(behaviour);
         if (alts.empty())
           out.alternatives.erase(id);
@@ -220,7 +219,7 @@ std::string render_baseline(const RunCells& run) {
   std::string out = "{\n  \"version\": 1,\n  \"kind\": \"tlsmatrix-baseline\",\n"
                     "  \"description\": \"Per case: grade (before expectations), reason, alert, "
                     "alert_from, phase; an array lists every behaviour a racy cell showed. "
-                  "Regenerate with scripts/update-baseline.\",\n"
+                    "Regenerate with scripts/update-baseline.\",\n"
                     "  \"cases\": {";
   bool first = true;
   for (const auto& [id, b] : run.cells) { // std::map: sorted by id
@@ -294,7 +293,8 @@ RunDiff diff_runs(const RunCells& old_run, const RunCells& new_run,
       continue;
     }
     ++d.compared;
-    if (const auto alt = old_run.alternatives.find(id); alt != old_run.alternatives.end() &&
+    if (const auto alt = old_run.alternatives.find(id);
+        alt != old_run.alternatives.end() &&
         std::find(alt->second.begin(), alt->second.end(), ch.after) != alt->second.end())
       continue; // a behaviour this racy cell is known to show
     for (const auto& [name, a, b] :
@@ -333,9 +333,9 @@ std::string render_diff(const RunDiff& d, const RunCells& old_run, const RunCell
       std::string what;
       for (const auto& f : c.fields) {
         const auto get = [&](const CellBehaviour& b) {
-          const std::string& v = f == "grade"    ? b.grade
-                                 : f == "reason" ? b.reason
-                                 : f == "alert"  ? b.alert
+          const std::string& v = f == "grade"        ? b.grade
+                                 : f == "reason"     ? b.reason
+                                 : f == "alert"      ? b.alert
                                  : f == "alert_from" ? b.alert_from
                                                      : b.phase;
           return v.empty() ? std::string("-") : v;
@@ -356,8 +356,8 @@ std::string render_diff(const RunDiff& d, const RunCells& old_run, const RunCell
       break;
     }
   }
-  out += std::to_string(d.compared) + " cells compared: " +
-         std::to_string(d.count(CellChange::Kind::changed)) + " changed, " +
+  out += std::to_string(d.compared) +
+         " cells compared: " + std::to_string(d.count(CellChange::Kind::changed)) + " changed, " +
          std::to_string(d.count(CellChange::Kind::only_old)) + " only in OLD, " +
          std::to_string(d.count(CellChange::Kind::only_new)) + " only in NEW, " +
          std::to_string(d.count(CellChange::Kind::not_run)) + " not run here\n";

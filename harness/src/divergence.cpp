@@ -56,10 +56,10 @@ std::string render_divergence(const json& results) {
       continue;
     ++differing;
     // The largest group is the norm and is only counted; the others name their pairs.
-    const auto norm = std::max_element(d.groups.begin(), d.groups.end(), [](const auto& a,
-                                                                           const auto& b) {
-      return a.second.size() < b.second.size();
-    });
+    const auto norm =
+        std::max_element(d.groups.begin(), d.groups.end(), [](const auto& a, const auto& b) {
+          return a.second.size() < b.second.size();
+        });
     out += "  " + d.scenario + " TLS " + d.tls + ": " + std::to_string(norm->second.size()) +
            " cases: " + norm->first + "\n";
     for (auto g = d.groups.begin(); g != d.groups.end(); ++g) {

@@ -15,7 +15,8 @@ using tlsmatrix::Errc;
 using tlsmatrix::Error;
 using json = nlohmann::json;
 
-[[noreturn]] void invalid(const fs::path& file, const std::string& pointer, const std::string& what) {
+[[noreturn]] void invalid(const fs::path& file, const std::string& pointer,
+                          const std::string& what) {
   throw Error(Errc::invalid_input, file.string() + ": " + pointer + ": " + what);
 }
 
@@ -206,15 +207,16 @@ void apply_expectations(const Expectations& e, nlohmann::ordered_json& results, 
     const std::string reason = v.contains("reason") && v["reason"].is_string()
                                    ? v["reason"].get<std::string>()
                                    : std::string();
-    const auto* entry = find_expectation(e, c["scenario"].get<std::string>(),
-                                         c["tls"].get<std::string>(), c["client"].get<std::string>(),
-                                         c["server"].get<std::string>(), own, reason);
+    const auto* entry = find_expectation(
+        e, c["scenario"].get<std::string>(), c["tls"].get<std::string>(),
+        c["client"].get<std::string>(), c["server"].get<std::string>(), own, reason);
     if (entry != nullptr) {
       const std::string detail =
           v.contains("detail") && v["detail"].is_string() ? v["detail"].get<std::string>() : "";
       v["original_grade"] = own;
       v["grade"] = own == "pass" ? "unexpected_pass" : "expected_failure";
-      v["expectation"] = {{"reason", entry->reason}, {"entry", entry->ref}, {"original_detail", detail}};
+      v["expectation"] = {
+          {"reason", entry->reason}, {"entry", entry->ref}, {"original_detail", detail}};
       v["detail"] = detail_with_expectation(v["grade"].get<std::string>(), own, entry->reason,
                                             entry->ref, detail);
     }

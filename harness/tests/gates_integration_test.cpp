@@ -29,37 +29,35 @@ protected:
     broken["expect"] = {{"result", "rejected"}, {"by", "client"}, {"reasons", {"expired"}}};
     testing_support::write_text(scenarios / "02-misjudged.json", broken.dump(2));
     // A PKI once for every run of the suite.
-    const auto pki = testing_support::run({testing_support::tlsmatrix_binary(), "pki", "generate",
-                                           "--out", (*dir_ / "pki").string()},
-                                          "", std::chrono::seconds(120));
+    const auto pki = testing_support::run(
+        {testing_support::tlsmatrix_binary(), "pki", "generate", "--out", (*dir_ / "pki").string()},
+        "", std::chrono::seconds(120));
     ASSERT_EQ(pki.exit_code, 0) << pki.err;
   }
   static void TearDownTestSuite() { delete dir_; }
 
   static testing_support::CommandResult run(std::vector<std::string> extra,
                                             const std::string& peers = "local") {
-    std::vector<std::string> argv = {testing_support::tlsmatrix_binary(),
-                                     "run",
-                                     "--scenarios",
-                                     (*dir_ / "scenarios").string(),
-                                     "--pki",
-                                     (*dir_ / "pki").string(),
-                                     "--peers",
-                                     peers,
-                                     "--peer-defs",
-                                     (testing_support::source_dir() / "harness" / "tests" /
-                                      "data" / "fault-peers")
-                                         .string(),
-                                     "--tls",
-                                     "1.3",
-                                     "--out",
-                                     (*dir_ / "results").string()};
+    std::vector<std::string> argv = {
+        testing_support::tlsmatrix_binary(),
+        "run",
+        "--scenarios",
+        (*dir_ / "scenarios").string(),
+        "--pki",
+        (*dir_ / "pki").string(),
+        "--peers",
+        peers,
+        "--peer-defs",
+        (testing_support::source_dir() / "harness" / "tests" / "data" / "fault-peers").string(),
+        "--tls",
+        "1.3",
+        "--out",
+        (*dir_ / "results").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return testing_support::run(argv, "", std::chrono::seconds(120));
   }
   static json latest() {
-    return json::parse(
-        testing_support::read_text(*dir_ / "results" / "latest" / "results.json"));
+    return json::parse(testing_support::read_text(*dir_ / "results" / "latest" / "results.json"));
   }
   static fs::path file(const std::string& name, const std::string& text) {
     testing_support::write_text(*dir_ / name, text);
@@ -123,7 +121,8 @@ TEST_F(RunGates, BaselineChangesAndMissingPeers) {
       << "the case's own grade, not expected_failure";
 
   // The same matrix again: no change.
-  auto same = run({"--expectations", exp.string(), "--baseline", base.string(), "--fail-on-change"});
+  auto same =
+      run({"--expectations", exp.string(), "--baseline", base.string(), "--fail-on-change"});
   EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
   EXPECT_NE(same.out.find("2 cells compared: 0 changed"), std::string::npos) << same.out;
 
@@ -142,8 +141,8 @@ TEST_F(RunGates, BaselineChangesAndMissingPeers) {
   EXPECT_NE(changed.out.find("not run      one-way/1.3/ghost->local"), std::string::npos)
       << changed.out;
   // Reported, but not a gate without --fail-on-change.
-  auto reported = run({"--expectations", exp.string(), "--baseline",
-                       (*dir_ / "edited.json").string()});
+  auto reported =
+      run({"--expectations", exp.string(), "--baseline", (*dir_ / "edited.json").string()});
   EXPECT_EQ(reported.exit_code, 0) << reported.out << reported.err;
   EXPECT_NE(reported.out.find("1 changed"), std::string::npos) << reported.out;
 

@@ -28,8 +28,8 @@ struct Cell {
 json make_case(const Cell& s) {
   const bool accepted = s.reason.empty() && s.grade != "not_applicable";
   auto side = [&](const std::string& peer, const std::string& outcome, const std::string& phase) {
-    return json{{"peer", peer}, {"outcome", outcome}, {"phase", phase}, {"reason", s.reason},
-                {"alerts", json::array()}, {"elapsed_ms", 3.5}};
+    return json{{"peer", peer},       {"outcome", outcome},      {"phase", phase},
+                {"reason", s.reason}, {"alerts", json::array()}, {"elapsed_ms", 3.5}};
   };
   json c;
   c["id"] = s.scenario + "/" + s.tls + "/" + s.client + "->" + s.server;
@@ -71,7 +71,7 @@ json make_run(const std::vector<Cell>& cells, const std::vector<std::string>& un
   return r;
 }
 
-const Cell expired_ok{"server-expired", "1.3", "nss", "local", "pass", "expired",
+const Cell expired_ok{"server-expired",      "1.3",   "nss", "local", "pass", "expired",
                       "certificate_expired", "client"};
 
 json old_run() {
@@ -94,16 +94,16 @@ json new_run() {
   return make_run(
       {
           {"server-expired", "1.3", "nss", "local", "wrong_reason", "not_yet_valid",
-           "certificate_expired", "client"},                                      // grade, reason
+           "certificate_expired", "client"}, // grade, reason
           {"server-expired", "1.3", "gnutls", "local", "pass", "expired", "bad_certificate",
-           "server"},                                                             // alert, sender
+           "server"}, // alert, sender
           {"server-expired", "1.3", "openssl", "local", "pass", "expired", "certificate_expired",
-           "client", "first_read"},                                               // phase
-          {"one-way", "1.3", "local", "local", "pass"},                           // same
-          {"one-way", "1.3", "local", "openssl", "pass"},                         // only new
-          {"one-way", "1.3", "java", "local", "not_applicable"},                  // not run here
+           "client", "first_read"},                              // phase
+          {"one-way", "1.3", "local", "local", "pass"},          // same
+          {"one-way", "1.3", "local", "openssl", "pass"},        // only new
+          {"one-way", "1.3", "java", "local", "not_applicable"}, // not run here
           {"self-signed", "1.3", "nss", "local", "expected_failure", "invalid_ca",
-           "bad_certificate", "client"},                                          // see below
+           "bad_certificate", "client"}, // see below
       },
       {"java"});
 }
@@ -170,10 +170,10 @@ TEST(RunDiff, MissingPeerAndScopeAreNotChanges) {
   partial["cases"].erase(5);
   partial["cases"].erase(4);
   partial["peers"]["java"] = {{"available", false}};
-  const auto d = harness::diff_runs(a, harness::cells_of_results(partial, "new"),
-                                    [](const std::string& id) {
-                                      return id.find("/1.2/") == std::string::npos;
-                                    });
+  const auto d =
+      harness::diff_runs(a, harness::cells_of_results(partial, "new"), [](const std::string& id) {
+        return id.find("/1.2/") == std::string::npos;
+      });
   EXPECT_FALSE(d.changed());
   ASSERT_EQ(d.changes.size(), 1u);
   EXPECT_EQ(d.changes[0].kind, harness::CellChange::Kind::not_run);
@@ -306,8 +306,11 @@ TEST(Baseline, AlertComesFromTheWireWhenTraced) {
   // The client did not see the alert (a reset overtook it); the relay did.
   run["cases"][3]["trace"] = json::array(
       {{{"direction", "client->server"}, {"kind", "handshake"}, {"name", "ClientHello"}},
-       {{"direction", "server->client"}, {"kind", "alert"}, {"name", "fatal unknown_ca"},
-        {"alert", "fatal unknown_ca"}, {"level", "fatal"}}});
+       {{"direction", "server->client"},
+        {"kind", "alert"},
+        {"name", "fatal unknown_ca"},
+        {"alert", "fatal unknown_ca"},
+        {"level", "fatal"}}});
   const auto cells = harness::cells_of_results(run, "r");
   EXPECT_EQ(cells.cells.at("one-way/1.3/local->local").alert, "unknown_ca");
   EXPECT_EQ(cells.cells.at("one-way/1.3/local->local").alert_from, "server");
@@ -365,7 +368,8 @@ TEST(Expectations, MalformedFilesNameFileAndPointer) {
   ScratchDir dir;
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"version": 1, "entries": [{"scenario": "x"}]})", "/entries/0/reason: missing"},
-      {R"({"version": 1, "entries": [{"scenario": "x", "reason": " "}]})", "/entries/0/reason: empty"},
+      {R"({"version": 1, "entries": [{"scenario": "x", "reason": " "}]})",
+       "/entries/0/reason: empty"},
       {R"({"version": 1, "entries": [{"scenaro": "x", "reason": "r"}]})",
        "/entries/0/scenaro: unknown key"},
       {R"({"version": 1, "entries": [{"client": "", "reason": "r"}]})", "/entries/0/client: empty"},
@@ -432,9 +436,9 @@ TEST(Divergence, GroupsStacksByBehaviour) {
   EXPECT_FALSE((*expired)["agree"]);
   ASSERT_EQ((*expired)["groups"].size(), 2u);
   const json& two = (*expired)["groups"][0]["stacks"].size() == 2 ? (*expired)["groups"][0]
-                                                                    : (*expired)["groups"][1];
-  const json& one = &two == &(*expired)["groups"][0] ? (*expired)["groups"][1]
-                                                     : (*expired)["groups"][0];
+                                                                  : (*expired)["groups"][1];
+  const json& one =
+      &two == &(*expired)["groups"][0] ? (*expired)["groups"][1] : (*expired)["groups"][0];
   EXPECT_EQ(two["stacks"], (json{"openssl", "gnutls"})); // results' peer order
   EXPECT_EQ(two["reason"], "expired");
   EXPECT_EQ(one["stacks"], (json{"nss"}));
@@ -462,26 +466,26 @@ TEST(DiffCommand, ExitCodesAndJson) {
   testing_support::write_text(dir / "old.json", old_run().dump());
   testing_support::write_text(dir / "new.json", new_run().dump());
   const auto tm = testing_support::tlsmatrix_binary();
-  auto same = testing_support::run({tm, "diff", (dir / "old.json").string(),
-                                    (dir / "old.json").string()});
+  auto same =
+      testing_support::run({tm, "diff", (dir / "old.json").string(), (dir / "old.json").string()});
   EXPECT_EQ(same.exit_code, 0) << same.err;
-  auto changed = testing_support::run({tm, "diff", (dir / "old.json").string(),
-                                       (dir / "new.json").string(), "--json"});
+  auto changed = testing_support::run(
+      {tm, "diff", (dir / "old.json").string(), (dir / "new.json").string(), "--json"});
   EXPECT_EQ(changed.exit_code, tlsmatrix::exit_codes::changed) << changed.err;
   const json j = json::parse(changed.out);
   EXPECT_EQ(j["counts"]["changed"], 4) << "the expected_failure counts here: no original_grade";
   auto base = testing_support::run(
       {tm, "baseline", (dir / "old.json").string(), "-o", (dir / "base.json").string()});
   ASSERT_EQ(base.exit_code, 0) << base.err;
-  auto vs_base = testing_support::run({tm, "diff", (dir / "base.json").string(),
-                                       (dir / "old.json").string()});
+  auto vs_base =
+      testing_support::run({tm, "diff", (dir / "base.json").string(), (dir / "old.json").string()});
   EXPECT_EQ(vs_base.exit_code, 0) << vs_base.out << vs_base.err;
-  auto missing = testing_support::run({tm, "diff", (dir / "nope.json").string(),
-                                       (dir / "old.json").string()});
+  auto missing =
+      testing_support::run({tm, "diff", (dir / "nope.json").string(), (dir / "old.json").string()});
   EXPECT_EQ(missing.exit_code, tlsmatrix::exit_codes::io) << missing.err;
   testing_support::write_text(dir / "bad.json", R"({"version": 1, "cases": {}})");
-  auto bad = testing_support::run({tm, "diff", (dir / "bad.json").string(),
-                                   (dir / "old.json").string()});
+  auto bad =
+      testing_support::run({tm, "diff", (dir / "bad.json").string(), (dir / "old.json").string()});
   EXPECT_EQ(bad.exit_code, tlsmatrix::exit_codes::invalid_input) << bad.err;
 }
 
@@ -495,13 +499,19 @@ TEST(ReportCommand, ExpectationsRegradeJunit) {
     {"scenario": "one-way", "tls": "1.2", "reason": "stale entry"}]})");
   const auto tm = testing_support::tlsmatrix_binary();
   for (const bool strict : {false, true}) {
-    std::vector<std::string> argv = {tm, "report", (dir / "results.json").string(),
-                                     "--expectations", (dir / "exp.json").string(), "--junit", "-"};
+    std::vector<std::string> argv = {tm,
+                                     "report",
+                                     (dir / "results.json").string(),
+                                     "--expectations",
+                                     (dir / "exp.json").string(),
+                                     "--junit",
+                                     "-"};
     if (strict)
       argv.push_back("--strict");
     const auto r = testing_support::run(argv);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("<skipped message=\"expected failure: known deviation (NSS says expired); was wrong_reason"),
+    EXPECT_NE(r.out.find("<skipped message=\"expected failure: known deviation (NSS says expired); "
+                         "was wrong_reason"),
               std::string::npos)
         << r.out;
     const bool up_fails = r.out.find("type=\"unexpected_pass\"") != std::string::npos;

@@ -36,13 +36,10 @@ struct Expectations {
 // The first entry covering a case with this id parts and verdict, or nullptr. A passing case is
 // covered by an entry whose globs match (its grades/reasons are ignored: the deviation is gone)
 // unless the entry is racy; not_applicable is never covered.
-[[nodiscard]] const ExpectationEntry* find_expectation(const Expectations& e,
-                                                       const std::string& scenario,
-                                                       const std::string& tls,
-                                                       const std::string& client,
-                                                       const std::string& server,
-                                                       const std::string& grade,
-                                                       const std::string& reason);
+[[nodiscard]] const ExpectationEntry*
+find_expectation(const Expectations& e, const std::string& scenario, const std::string& tls,
+                 const std::string& client, const std::string& server, const std::string& grade,
+                 const std::string& reason);
 
 // Regrades one case: a covered failure becomes expected_failure, a covered pass unexpected_pass;
 // Verdict::original keeps the case's own grade. Idempotent.
@@ -58,8 +55,7 @@ void apply_expectations(const Expectations& e, nlohmann::ordered_json& results, 
 // when no expectation matched.
 [[nodiscard]] std::string detail_with_expectation(const std::string& grade,
                                                   const std::string& original,
-                                                  const std::string& reason,
-                                                  const std::string& ref,
+                                                  const std::string& reason, const std::string& ref,
                                                   const std::string& detail);
 
 // Whether a grade makes `run` exit 1: not pass, not_applicable or expected_failure;

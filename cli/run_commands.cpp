@@ -221,7 +221,7 @@ int run(const RunArgs& a) {
           std::fprintf(stderr, "\r[%zu/%zu] pass %d  fail %d  other %d  %.1fs  eta %.0fs   ", done, total,
                        counts["pass"], counts["fail"] + counts["wrong_reason"],
                        counts["timeout"] + counts["harness_error"], elapsed, eta);
-          if (r.verdict.grade != harness::Grade::pass && r.verdict.grade != harness::Grade::not_applicable)
+          if (harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict))
             std::fprintf(stderr, "\r%s\n", harness::case_line(r, true).c_str());
         } else {
           std::cout << harness::case_line(r, false) << "\n" << std::flush;
@@ -248,7 +248,7 @@ int run(const RunArgs& a) {
 
   if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
   if (!a.quiet) std::cout << harness::render_divergence(results_doc);
-  // The baseline holds cells this run did not try (--filter, --peers, --tls): not changes.
+  // The baseline holds cells this run did not try (--scenarios, --filter, --peers, --tls): not changes.
   const auto chosen_peers = split(a.peers);
   const auto chosen_tls = split(a.tls);
   const auto in_scope = [&](const std::string& id) {
@@ -261,7 +261,10 @@ int run(const RunArgs& a) {
     auto among = [](const std::vector<std::string>& list, const std::string& x) {
       return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
     };
-    return (a.filter.empty() || harness::glob_match(a.filter, id)) && among(chosen_tls, tls) &&
+    const bool known_scenario = std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& sc) {
+      return sc.id == id.substr(0, tls_slash);
+    });
+    return known_scenario && (a.filter.empty() || harness::glob_match(a.filter, id)) && among(chosen_tls, tls) &&
            among(chosen_peers, client) && among(chosen_peers, server);
   };
   const bool changed = finish_gates(gates, a.gates, results_doc, (run_dir / "results.json").string(), in_scope, a.quiet);

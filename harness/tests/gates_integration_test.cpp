@@ -149,6 +149,9 @@ TEST_F(RunGates, BaselineChangesAndMissingPeers) {
   // Only the ghost cell differs from the real baseline: not run is no change.
   json with_ghost = b;
   with_ghost["cases"]["one-way/1.3/ghost->local"] = {{"grade", "pass"}, {"phase", "done"}};
+  // ... and cells outside this run's scenarios and --tls are not compared at all.
+  with_ghost["cases"]["server-expired/1.3/local->local"] = {{"grade", "pass"}};
+  with_ghost["cases"]["one-way/1.2/local->local"] = {{"grade", "fail"}};
   testing_support::write_text(*dir_ / "ghost.json", with_ghost.dump(2));
   auto ghost = run({"--expectations", exp.string(), "--baseline", (*dir_ / "ghost.json").string(),
                     "--fail-on-change"},

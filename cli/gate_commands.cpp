@@ -86,6 +86,11 @@ void note_expectations(const Gates& gates, const GateArgs& g, nlohmann::ordered_
 bool finish_gates(const Gates& gates, const GateArgs& g, const nlohmann::ordered_json& results,
                   const std::string& origin,
                   const std::function<bool(const std::string&)>& in_scope, bool quiet) {
+  // Stale expectations, each with the entry to remove (also under --quiet: they are the point).
+  for (const auto& c : results["cases"])
+    if (c["verdict"]["grade"] == "unexpected_pass" && (!quiet || g.strict))
+      std::cout << "unexpected pass: " << c["id"].get<std::string>() << ": "
+                << c["verdict"]["detail"].get<std::string>() << "\n";
   const auto cells = harness::cells_of_results(results, origin);
   if (!g.write_baseline.empty()) {
     pki::write_file_atomic(g.write_baseline, harness::render_baseline(cells));

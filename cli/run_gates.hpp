@@ -37,7 +37,8 @@ struct Gates {
 // After the run: records the expectations in results.json's "expectations".
 void note_expectations(const Gates& gates, const GateArgs& g, nlohmann::ordered_json& results);
 
-// After results.json is written: the baseline diff (printed unless quiet) and --write-baseline.
+// After results.json is written: the unexpected passes, the baseline diff (printed unless quiet;
+// a change is printed always) and --write-baseline.
 // `in_scope` says which baseline cells this run tried. Returns whether the gate failed (a change
 // under --fail-on-change).
 [[nodiscard]] bool finish_gates(const Gates& gates, const GateArgs& g,

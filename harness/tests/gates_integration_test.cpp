@@ -95,6 +95,11 @@ TEST_F(RunGates, ExpectationsDecideTheExitCode) {
   EXPECT_NE(lenient.out.find("UP"), std::string::npos) << lenient.out;
   auto strict = run({"--expectations", stale.string(), "--strict"});
   EXPECT_EQ(strict.exit_code, tlsmatrix::exit_codes::cases_failed) << strict.out << strict.err;
+  EXPECT_NE(strict.out.find("unexpected pass: one-way/1.3/local->local: passes now: remove the "
+                            "expectation " +
+                            stale.string() + "#/entries/1"),
+            std::string::npos)
+      << strict.out;
 
   // A grade the entry does not cover is still a failure.
   const auto narrow = file("narrow.json", R"({"version": 1, "entries": [

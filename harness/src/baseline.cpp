@@ -247,6 +247,8 @@ std::string_view to_string(CellChange::Kind k) {
     return "only_new";
   case CellChange::Kind::not_run:
     return "not_run";
+  case CellChange::Kind::alert_unseen:
+    return "alert_unseen";
   }
   return "changed";
 }
@@ -257,8 +259,9 @@ std::size_t RunDiff::count(CellChange::Kind k) const {
 }
 
 bool RunDiff::changed() const {
-  return std::any_of(changes.begin(), changes.end(),
-                     [](const auto& c) { return c.kind != CellChange::Kind::not_run; });
+  return std::any_of(changes.begin(), changes.end(), [](const auto& c) {
+    return c.kind != CellChange::Kind::not_run && c.kind != CellChange::Kind::alert_unseen;
+  });
 }
 
 RunDiff diff_runs(const RunCells& old_run, const RunCells& new_run,
@@ -305,6 +308,13 @@ RunDiff diff_runs(const RunCells& old_run, const RunCells& new_run,
           std::tuple{"phase", &before.phase, &ch.after.phase}})
       if (*a != *b)
         ch.fields.emplace_back(name);
+    const bool only_alert = std::all_of(ch.fields.begin(), ch.fields.end(), [](const auto& f) {
+      return f == "alert" || f == "alert_from";
+    });
+    if (!ch.fields.empty() && only_alert && before.alert.empty() != ch.after.alert.empty()) {
+      ch.kind = CellChange::Kind::alert_unseen;
+      ch.note = "an alert seen in one run only: a connection reset can discard it unread";
+    }
     if (!ch.fields.empty())
       d.changes.push_back(ch);
   }
@@ -354,13 +364,18 @@ std::string render_diff(const RunDiff& d, const RunCells& old_run, const RunCell
     case CellChange::Kind::not_run:
       out += "  not run      " + c.id + "  (" + c.note + ")\n";
       break;
+    case CellChange::Kind::alert_unseen:
+      out += "  alert unseen " + c.id + "  (" + describe(c.before) + " / " + describe(c.after) +
+             "; not a change)\n";
+      break;
     }
   }
   out += std::to_string(d.compared) +
          " cells compared: " + std::to_string(d.count(CellChange::Kind::changed)) + " changed, " +
          std::to_string(d.count(CellChange::Kind::only_old)) + " only in OLD, " +
          std::to_string(d.count(CellChange::Kind::only_new)) + " only in NEW, " +
-         std::to_string(d.count(CellChange::Kind::not_run)) + " not run here\n";
+         std::to_string(d.count(CellChange::Kind::not_run)) + " not run here, " +
+         std::to_string(d.count(CellChange::Kind::alert_unseen)) + " alert unseen\n";
   return out;
 }
 
@@ -373,7 +388,8 @@ json diff_json(const RunDiff& d, const RunCells& old_run, const RunCells& new_ru
   j["counts"] = {{"changed", d.count(CellChange::Kind::changed)},
                  {"only_old", d.count(CellChange::Kind::only_old)},
                  {"only_new", d.count(CellChange::Kind::only_new)},
-                 {"not_run", d.count(CellChange::Kind::not_run)}};
+                 {"not_run", d.count(CellChange::Kind::not_run)},
+                 {"alert_unseen", d.count(CellChange::Kind::alert_unseen)}};
   json list = json::array();
   for (const auto& c : d.changes) {
     json e;
@@ -382,6 +398,7 @@ json diff_json(const RunDiff& d, const RunCells& old_run, const RunCells& new_ru
     if (c.kind != CellChange::Kind::only_new)
       e["old"] = behaviour_json(c.before);
     if (c.kind == CellChange::Kind::changed || c.kind == CellChange::Kind::only_new ||
+        c.kind == CellChange::Kind::alert_unseen ||
         (c.kind == CellChange::Kind::not_run && !c.after.grade.empty()))
       e["new"] = behaviour_json(c.after);
     if (!c.fields.empty())

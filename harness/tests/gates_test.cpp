@@ -119,12 +119,19 @@ TEST(RunDiff, ReportsEveryKindOfChange) {
   json now = new_run();
   // An expectations file regrades a case, but the baseline compares the case's own grade.
   now["cases"][6]["verdict"]["original_grade"] = "wrong_reason";
-  const auto a = harness::cells_of_results(old_run(), "old");
+  // The same rejection, its alert lost to a reset in NEW: listed, not a change.
+  json before = old_run();
+  before["cases"].push_back(make_case({"server-expired", "1.2", "nss", "local", "pass", "expired",
+                                       "certificate_expired", "server"}));
+  now["cases"].push_back(make_case({"server-expired", "1.2", "nss", "local", "pass", "expired"}));
+  const auto a = harness::cells_of_results(before, "old");
   const auto b = harness::cells_of_results(now, "new");
   const auto d = harness::diff_runs(a, b);
   using K = harness::CellChange::Kind;
-  ASSERT_EQ(d.changes.size(), 6u) << harness::render_diff(d, a, b);
-  EXPECT_EQ(d.compared, 5u);
+  ASSERT_EQ(d.changes.size(), 7u) << harness::render_diff(d, a, b);
+  ASSERT_NE(find(d, "server-expired/1.2/nss->local"), nullptr);
+  EXPECT_EQ(find(d, "server-expired/1.2/nss->local")->kind, K::alert_unseen);
+  EXPECT_EQ(d.compared, 6u);
   EXPECT_TRUE(d.changed());
 
   const auto* nss = find(d, "server-expired/1.3/nss->local");
@@ -155,6 +162,7 @@ TEST(RunDiff, ReportsEveryKindOfChange) {
   EXPECT_EQ(j["counts"]["only_old"], 1);
   EXPECT_EQ(j["counts"]["only_new"], 1);
   EXPECT_EQ(j["counts"]["not_run"], 1);
+  EXPECT_EQ(j["counts"]["alert_unseen"], 1);
   EXPECT_EQ(j["changes"][0]["id"], "one-way/1.2/local->local"); // sorted by id
   const std::string text = harness::render_diff(d, a, b);
   EXPECT_NE(text.find("grade pass -> wrong_reason; reason expired -> not_yet_valid"),

@@ -50,7 +50,10 @@ struct RunCells {
 [[nodiscard]] std::string render_baseline(const RunCells& run);
 
 struct CellChange {
-  enum class Kind { changed, only_old, only_new, not_run };
+  // alert_unseen: the same behaviour, but one run saw an alert and the other none. Not a change:
+  // a peer that closes with unread data resets the connection, and the reset can discard the alert
+  // before the relay or the other side reads it (seen with Python's TLS 1.3 server).
+  enum class Kind { changed, only_old, only_new, not_run, alert_unseen };
   Kind kind = Kind::changed;
   std::string id;
   CellBehaviour before, after;
@@ -63,7 +66,7 @@ struct RunDiff {
   std::vector<CellChange> changes; // sorted by id; not_run entries too
   std::size_t compared = 0;        // cells in both
   [[nodiscard]] std::size_t count(CellChange::Kind k) const;
-  [[nodiscard]] bool changed() const; // anything but not_run
+  [[nodiscard]] bool changed() const; // anything but not_run and alert_unseen
 };
 
 // OLD against NEW. A cell whose client or server is unavailable in NEW (not installed here) is

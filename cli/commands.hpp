@@ -18,4 +18,6 @@ void add_report_commands(CLI::App& app, std::function<int()>& run);
 void add_merge_commands(CLI::App& app, std::function<int()>& run);
 // Adds `trace` (a saved case's wire trace as a ladder diagram).
 void add_trace_commands(CLI::App& app, std::function<int()>& run);
+// Adds `diff` (two runs) and `baseline` (a run's baseline file).
+void add_diff_commands(CLI::App& app, std::function<int()>& run);
 } // namespace cli

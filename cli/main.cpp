@@ -17,6 +17,7 @@ constexpr const char* exit_code_help = R"(Exit codes:
   3   a file or directory could not be read or written
   4   OpenSSL refused an operation
   5   a peer program could not be run
+  6   `diff`: cells changed; `run --fail-on-change`: cells changed against the baseline
   70  internal error (a bug: please report it)
   130 interrupted)";
 
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   cli::add_report_commands(app, run);
   cli::add_trace_commands(app, run);
   cli::add_merge_commands(app, run);
+  cli::add_diff_commands(app, run);
 
   try {
     app.parse(argc, argv);

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "harness/divergence.hpp"
+#include "harness/expectations.hpp"
 #include "harness/report.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
@@ -16,6 +18,8 @@ struct ReportArgs {
   std::string results;
   std::string html, junit, markdown;
   bool no_inline_logs = false;
+  std::string expectations;
+  bool strict = false;
 };
 
 // "-" is standard output; anything else is replaced atomically.
@@ -43,7 +47,12 @@ int report(const ReportArgs& a) {
   if ((a.html == "-") + (a.junit == "-") + (a.markdown == "-") > 1)
     throw tlsmatrix::Error(tlsmatrix::Errc::invalid_input,
                            "report: only one of --html, --junit, --markdown can be '-'");
-  const harness::SavedRun run = harness::load_results(a.results);
+  harness::SavedRun run = harness::load_results(a.results);
+  if (!a.expectations.empty()) {
+    // Regraded in memory only: the run's results.json stays as the run wrote it.
+    harness::apply_expectations(harness::load_expectations(a.expectations), run.results, a.strict);
+    run.results["divergence"] = harness::divergence_json(run.results);
+  }
   const fs::path run_dir = run.file.parent_path();
   if (a.html.empty() && a.junit.empty() && a.markdown.empty()) {
     harness::write_reports(run.results, run_dir);
@@ -85,6 +94,9 @@ void add_report_commands(CLI::App& app, std::function<int()>& run) {
                 "Write the Markdown summary here ('-': standard output)");
   r->add_flag("--no-inline-logs", a->no_inline_logs,
               "Link the cases' log files from the HTML without copying their text");
+  r->add_option("--expectations", a->expectations,
+                "Regrade with this expectations file (the saved results.json is not changed)");
+  r->add_flag("--strict", a->strict, "With --expectations: JUnit shows an unexpected_pass as a failure");
   r->footer("Without --html, --junit or --markdown, writes report.html, junit.xml and summary.md "
             "into the run "
             "folder. Exit 0 when the reports were written, 2 when RESULTS is not a tlsmatrix "

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "harness/divergence.hpp"
 #include "harness/peer.hpp"
 #include "harness/matrix_run.hpp"
 #include "harness/merge.hpp"
@@ -31,6 +32,7 @@
 #include "pki/issuer.hpp"
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
+#include "run_gates.hpp"
 
 namespace cli {
 namespace {
@@ -116,6 +118,7 @@ struct RunArgs {
   unsigned repeat = 1;
   bool no_sanity = false;
   bool no_reuse = false;
+  GateArgs gates;
 };
 
 std::vector<std::string> split(const std::string& list) {
@@ -182,6 +185,7 @@ int run(const RunArgs& a) {
   if (a.repeat < 1 || a.repeat > 100) throw Error(Errc::invalid_input, "--repeat: expected 1 <= N <= 100");
   const std::optional<harness::Shard> shard = a.shard.empty() ? std::nullopt : std::optional(harness::parse_shard(a.shard));
   const auto peers = harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()});
+  const Gates gates = load_gates(a.gates);
   if (harness::plan_cases(harness::load_scenarios(a.scenarios, nullptr), peers, plan).empty())
     throw Error(Errc::invalid_input, "no case matches the given scenarios, peers, --tls and --filter");
 
@@ -252,17 +256,20 @@ int run(const RunArgs& a) {
     options.on_start = [&](const harness::CaseSpec& c) { live->started(c); };
   }
   const auto matrix_run = harness::run_matrix(cases, pki, options, matrix, stop_requested,
-      [&](const harness::CaseResult& r, std::size_t, std::size_t total) {
+      [&](const harness::CaseResult& graded, std::size_t, std::size_t total) {
+        harness::CaseResult r = graded; // as the expectations grade it, for the progress
+        if (gates.expectations) harness::apply_expectations(*gates.expectations, r);
         if (a.quiet) return;
         if (live) {
-          live->finished(r, total, r.verdict.grade != harness::Grade::pass &&
-                                    r.verdict.grade != harness::Grade::not_applicable);
+          live->finished(r, total, harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict));
         } else {
           std::cout << harness::case_line(r, false) << "\n" << std::flush;
         }
       });
   live.reset();
-  const auto& results = matrix_run.aggregated.cases;
+  auto results = matrix_run.aggregated.cases;
+  if (gates.expectations)
+    for (auto& r : results) harness::apply_expectations(*gates.expectations, r);
 
   harness::RunInfo info;
   info.run_id = run_id;
@@ -284,6 +291,7 @@ int run(const RunArgs& a) {
   if (shard)
     results_doc["shard"] = {{"index", shard->index}, {"count", shard->count}, {"planned", planned.size()},
                             {"split", "round-robin over sorted case ids"}};
+  note_expectations(gates, a.gates, results_doc);
   harness::write_results(run_dir, results_doc);
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
 
@@ -292,6 +300,27 @@ int run(const RunArgs& a) {
     if (!check.ok)
       std::cerr << "tlsmatrix: sanity gate: " << check.peer << " as " << harness::to_string(check.role)
                 << " is broken, its cases are adapter_broken: " << check.why << "\n";
+  if (!a.quiet) std::cout << harness::render_divergence(results_doc);
+  // The baseline holds cells this run did not try (--scenarios, --filter, --peers, --tls): not changes.
+  const auto chosen_peers = split(a.peers);
+  const auto chosen_tls = split(a.tls);
+  const auto in_scope = [&](const std::string& id) {
+    const auto slash = id.rfind('/');
+    const auto arrow = id.find("->", slash);
+    const auto tls_slash = id.rfind('/', slash - 1);
+    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos) return true;
+    const std::string tls = id.substr(tls_slash + 1, slash - tls_slash - 1);
+    const std::string client = id.substr(slash + 1, arrow - slash - 1), server = id.substr(arrow + 2);
+    auto among = [](const std::vector<std::string>& list, const std::string& x) {
+      return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
+    };
+    const bool known_scenario = std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& sc) {
+      return sc.id == id.substr(0, tls_slash);
+    });
+    return known_scenario && (a.filter.empty() || harness::glob_match(a.filter, id)) && among(chosen_tls, tls) &&
+           among(chosen_peers, client) && among(chosen_peers, server);
+  };
+  const bool changed = finish_gates(gates, a.gates, results_doc, (run_dir / "results.json").string(), in_scope, a.quiet);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!a.quiet)
     std::cout << "results: " << (run_dir / "results.json").string() << ", report: "
@@ -301,8 +330,9 @@ int run(const RunArgs& a) {
     std::cerr << "tlsmatrix: interrupted; " << results.size() << " of " << cases.size() << " cases saved\n";
     return tlsmatrix::exit_codes::interrupted;
   }
+  if (changed) return tlsmatrix::exit_codes::changed;
   for (const auto& r : results)
-    if (r.verdict.grade != harness::Grade::pass && r.verdict.grade != harness::Grade::not_applicable)
+    if (harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict))
       return tlsmatrix::exit_codes::cases_failed;
   return tlsmatrix::exit_codes::ok;
 }
@@ -369,9 +399,12 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
               "Skip the sanity gate (a peer's column counts only after it accepted one-way and mutual and "
               "rejected an untrusted certificate against our endpoint)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
+  add_gate_options(*r, a->gates);
   r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
-            "applicable), 1 when some case did not (including flaky and adapter_broken cells), 2 for bad "
-            "input, 130 when interrupted (the finished cases are saved).");
+            "applicable, or an expected failure), 1 when some case did not (including flaky and "
+            "adapter_broken cells; with --strict also an unexpected pass), 6 with --fail-on-change when a "
+            "cell changed against the baseline, 2 for bad input, 130 when interrupted (the finished cases "
+            "are saved).");
   r->callback([a, &run_fn] { run_fn = [a] { return run(*a); }; });
 
   auto* s = app.add_subcommand("scenarios", "Work with scenario files");

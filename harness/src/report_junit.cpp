@@ -160,7 +160,7 @@ std::string counts_attrs(const Counts& n) {
          "\" time=\"" + seconds(n.ms) + "\"";
 }
 
-std::string testcase(const report::CaseView& c, Counts& n) {
+std::string testcase(const report::CaseView& c, Counts& n, bool strict) {
   ++n.tests;
   n.ms += c.elapsed_ms;
   std::string out = "    <testcase classname=\"" + attr(c.scenario) + "\" name=\"" +
@@ -174,6 +174,11 @@ std::string testcase(const report::CaseView& c, Counts& n) {
     const std::string why =
         c.grade == "expected_failure" ? "expected failure: " + message : message;
     out += "      <skipped message=\"" + attr_multiline(why) + "\"/>\n";
+  } else if (c.grade == "unexpected_pass" && strict) {
+    // Under --strict a stale expectation fails the run, so CI shows it as a failure.
+    ++n.failures;
+    out += "      <failure message=\"" + attr_multiline("unexpected_pass: " + message) +
+           "\" type=\"unexpected_pass\">" + xml_escape(evidence(c)) + "</failure>\n";
   } else if (c.grade == "unexpected_pass") {
     // A known deviation that no longer happens: CI shows it passing; the note says to drop the
     // entry.
@@ -283,11 +288,12 @@ std::string render_junit(const json& results) {
   std::map<std::string, std::vector<const report::CaseView*>> by_scenario;
   for (const auto& c : v.cases)
     by_scenario[c.scenario].push_back(&c);
+  const bool strict = report::child(results, "expectations").value("strict", false);
   for (const auto& scenario : v.scenarios) {
     Counts n;
     std::string body;
     for (const auto* c : by_scenario[scenario])
-      body += testcase(*c, n);
+      body += testcase(*c, n, strict);
     add_suite(scenario, body, n);
   }
   const bool interrupted = results.value("interrupted", false);

@@ -1,6 +1,9 @@
 // results.json (schema version 1), the latest link, and the terminal views of a run.
 #include "harness/results.hpp"
 
+#include "harness/divergence.hpp"
+#include "harness/expectations.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,6 +30,8 @@ const char* mark(Grade g) {
   case Grade::harness_error: return "!!";
   case Grade::flaky: return "FL";
   case Grade::adapter_broken: return "AB";
+  case Grade::expected_failure: return "xf";
+  case Grade::unexpected_pass: return "UP";
   case Grade::invalid: break;
   }
   return "??";
@@ -38,6 +43,7 @@ const char* colour(Grade g) {
   case Grade::wrong_reason: return "\033[33m";
   case Grade::not_applicable: return "\033[90m";
   case Grade::flaky: return "\033[35m";
+  case Grade::expected_failure: return "\033[36m";
   default: return "\033[31m";
   }
 }
@@ -166,6 +172,14 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     v["alert_from"] = r.verdict.alert_from ? json(to_string(*r.verdict.alert_from)) : json(nullptr);
     v["detail"] = r.verdict.detail;
     v["flow"] = r.verdict.flow.empty() ? json(nullptr) : json(r.verdict.flow);
+    if (r.verdict.original) {
+      v["original_grade"] = to_string(*r.verdict.original);
+      v["expectation"] = {{"reason", r.verdict.expectation},
+                          {"entry", r.verdict.expectation_ref},
+                          {"original_detail", r.verdict.detail}};
+      v["detail"] = detail_with_expectation(std::string(to_string(r.verdict.grade)), std::string(to_string(*r.verdict.original)), r.verdict.expectation,
+                                            r.verdict.expectation_ref, r.verdict.detail);
+    }
     c["verdict"] = v;
     c["elapsed_ms"] = static_cast<double>(r.elapsed.count()) / 1000.0;
     c["trace"] = trace_json(r.trace);
@@ -184,6 +198,7 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
   }
   j["totals"] = totals(cases);
   j["cases"] = list;
+  j["divergence"] = divergence_json(j);
   return j;
 }
 
@@ -217,7 +232,12 @@ std::string case_line(const CaseResult& r, bool color) {
   char ms[32];
   std::snprintf(ms, sizeof ms, "%6.0f ms", static_cast<double>(r.elapsed.count()) / 1000.0);
   std::string line = paint(pad(g.size() >= 14 ? g + " " : g, 14), r.verdict.grade, color) + pad(r.spec.id, 60) + " " + ms;
-  if (r.verdict.grade != Grade::pass) line += "  " + r.verdict.detail;
+  if (r.verdict.original)
+    line += "  " + detail_with_expectation(std::string(to_string(r.verdict.grade)),
+                                           std::string(to_string(*r.verdict.original)),
+                                           r.verdict.expectation, r.verdict.expectation_ref,
+                                           r.verdict.detail);
+  else if (r.verdict.grade != Grade::pass) line += "  " + r.verdict.detail;
   else if (!r.verdict.reason.empty()) line += "  " + r.verdict.reason;
   return line;
 }
@@ -250,7 +270,7 @@ std::string render_matrix(const std::vector<CaseResult>& cases, bool color) {
   }
   out += "\ncolumns (client>server tls):";
   for (std::size_t i = 0; i < cols.size(); ++i) out += (i % 4 == 0 ? "\n  " : "   ") + pad(std::to_string(i + 1) + " " + cols[i], 24);
-  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness error, FL flaky, AB adapter broken\n";
+  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness error, FL flaky, AB adapter broken, xf expected failure, UP unexpected pass\n";
   std::string t;
   for (const auto& [grade, n] : totals(cases))
     if (n) t += (t.empty() ? "" : ", ") + std::to_string(n) + " " + grade;

@@ -41,6 +41,8 @@ std::string_view to_string(Grade g) {
   case Grade::harness_error: return "harness_error";
   case Grade::flaky: return "flaky";
   case Grade::adapter_broken: return "adapter_broken";
+  case Grade::expected_failure: return "expected_failure";
+  case Grade::unexpected_pass: return "unexpected_pass";
   case Grade::invalid: break;
   }
   return "invalid";

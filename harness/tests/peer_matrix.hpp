@@ -55,7 +55,9 @@ public:
     }
     run_ =
         testing_support::run({testing_support::tlsmatrix_binary(), "run", "--peers",
-                              "local," + peer, "--jobs", "2", "--out", (dir_ / "results").string()},
+                              "local," + peer, "--jobs", "2", "--out", (dir_ / "results").string(),
+                              // the stack's own grades: these tests check the known differences
+                              "--no-expectations"},
                              "", std::chrono::seconds(400));
     const fs::path latest = dir_ / "results" / "latest" / "results.json";
     if (fs::exists(latest))

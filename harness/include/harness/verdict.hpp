@@ -14,6 +14,8 @@ namespace harness {
 
 // flaky: a case run several times (--repeat) whose runs disagreed; adapter_broken: the peer's
 // sanity gate failed, so its column says nothing about the stack (see sanity.hpp).
+// expected_failure / unexpected_pass are given by an expectations file (expectations.hpp), never
+// by grade_case: the case's own grade stays in Verdict::original.
 enum class Grade {
   invalid,
   pass,
@@ -23,7 +25,9 @@ enum class Grade {
   timeout,
   harness_error,
   flaky,
-  adapter_broken
+  adapter_broken,
+  expected_failure,
+  unexpected_pass
 };
 [[nodiscard]] std::string_view to_string(Grade g);
 
@@ -40,6 +44,11 @@ struct Verdict {
   // The grade from the outcomes alone, before the flow was checked (the sanity gate asks whether
   // an adapter accepts and refuses; a stack whose wire flow differs still passes it).
   Grade outcome_grade = Grade::invalid;
+  // Set when an expectations entry matched: the grade grade_case gave, the entry's reason, and
+  // where the entry is ("FILE#/entries/3").
+  std::optional<Grade> original;
+  std::string expectation;
+  std::string expectation_ref;
 };
 
 [[nodiscard]] Verdict grade_case(const Scenario& scenario, const SideObservation& client,

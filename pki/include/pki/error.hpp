@@ -24,6 +24,7 @@ inline constexpr int invalid_input = 2;
 inline constexpr int io = 3;
 inline constexpr int crypto = 4;
 inline constexpr int peer = 5;
+inline constexpr int changed = 6; // `diff`, `run --fail-on-change`: behaviour changed
 inline constexpr int internal = 70;
 inline constexpr int interrupted = 130;
 } // namespace exit_codes

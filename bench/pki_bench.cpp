@@ -21,21 +21,24 @@ using pki::KeyType;
 constexpr KeyType all_types[] = {KeyType::rsa1024, KeyType::rsa2048, KeyType::rsa3072,
                                  KeyType::rsa4096, KeyType::p256,    KeyType::p384,
                                  KeyType::p521,    KeyType::ed25519, KeyType::ed448};
-constexpr KeyType signing_types[] = {KeyType::p256,    KeyType::p384,    KeyType::ed25519,
-                                     KeyType::ed448,   KeyType::rsa2048, KeyType::rsa4096};
+constexpr KeyType signing_types[] = {KeyType::p256,  KeyType::p384,    KeyType::ed25519,
+                                     KeyType::ed448, KeyType::rsa2048, KeyType::rsa4096};
 
 void KeyGeneration(benchmark::State& state, KeyType type) {
-  for (auto _ : state) benchmark::DoNotOptimize(pki::PrivateKey::generate(type));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pki::PrivateKey::generate(type));
 }
 
 void KeyPemEncode(benchmark::State& state, KeyType type) {
   const auto key = pki::PrivateKey::generate(type);
-  for (auto _ : state) benchmark::DoNotOptimize(key.pkcs8_pem());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(key.pkcs8_pem());
 }
 
 void KeyPemDecode(benchmark::State& state, KeyType type) {
   const auto pem = pki::PrivateKey::generate(type).pkcs8_pem();
-  for (auto _ : state) benchmark::DoNotOptimize(pki::PrivateKey::from_pem(pem, "bench"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pki::PrivateKey::from_pem(pem, "bench"));
 }
 
 // A warm key cache: one file read and decode per key.
@@ -43,7 +46,8 @@ void KeyCacheHit(benchmark::State& state, KeyType type) {
   const fs::path dir = fs::temp_directory_path() / "tlsmatrix-bench-key-cache";
   pki::KeyCache cache(dir);
   (void)cache.get_or_generate("bench", "entity", type);
-  for (auto _ : state) benchmark::DoNotOptimize(cache.get_or_generate("bench", "entity", type));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(cache.get_or_generate("bench", "entity", type));
   fs::remove_all(dir);
 }
 
@@ -71,18 +75,21 @@ void CertificateSigning(benchmark::State& state, KeyType issuer_type) {
   ca.key_usage = pki::KeyUsage{{"keyCertSign", "cRLSign"}, true};
   const auto issuer = pki::build_certificate(ca, issuer_key, nullptr, issuer_key);
   const auto s = leaf_settings();
-  for (auto _ : state) benchmark::DoNotOptimize(pki::build_certificate(s, leaf_key, &issuer, issuer_key));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pki::build_certificate(s, leaf_key, &issuer, issuer_key));
 }
 
 void CertificatePemEncode(benchmark::State& state) {
   const auto key = pki::PrivateKey::generate(KeyType::p256);
   const auto cert = pki::build_certificate(leaf_settings(), key, nullptr, key);
-  for (auto _ : state) benchmark::DoNotOptimize(cert.pem());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(cert.pem());
 }
 
 void DefaultSpecParse(benchmark::State& state) {
   const auto now = pki::current_time();
-  for (auto _ : state) benchmark::DoNotOptimize(pki::default_spec(now));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pki::default_spec(now));
 }
 
 // The default spec (51 certificates) with every key from a warm cache: signing, CRLs, bookkeeping.
@@ -92,7 +99,8 @@ void IssueDefaultPkiWarmCache(benchmark::State& state) {
   options.key_cache = dir;
   const auto now = pki::current_time();
   (void)pki::issue_pki(pki::default_spec(now), options);
-  for (auto _ : state) benchmark::DoNotOptimize(pki::issue_pki(pki::default_spec(now), options));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(pki::issue_pki(pki::default_spec(now), options));
   fs::remove_all(dir);
 }
 
@@ -104,7 +112,8 @@ void WriteDefaultPki(benchmark::State& state, const char* formats) {
   options.key_cache = fs::temp_directory_path() / "tlsmatrix-bench-write-cache";
   const auto issued = pki::issue_pki(pki::default_spec(pki::current_time()), options);
   const auto f = pki::parse_formats(formats);
-  for (auto _ : state) pki::write_pki(issued, dir, f);
+  for (auto _ : state)
+    pki::write_pki(issued, dir, f);
   fs::remove_all(dir);
   fs::remove_all(*options.key_cache);
 }
@@ -131,18 +140,21 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(name("CertificateSigning", type).c_str(), CertificateSigning, type)
         ->Unit(benchmark::kMicrosecond);
   }
-  benchmark::RegisterBenchmark("CertificatePemEncode", CertificatePemEncode)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("CertificatePemEncode", CertificatePemEncode)
+      ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("DefaultSpecParse", DefaultSpecParse)->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("IssueDefaultPki/warm-cache", IssueDefaultPkiWarmCache)
       ->Unit(benchmark::kMillisecond);
   for (const char* formats : {"pem", "all"}) {
-    benchmark::RegisterBenchmark((std::string("WriteDefaultPki/") + formats).c_str(), WriteDefaultPki,
+    benchmark::RegisterBenchmark((std::string("WriteDefaultPki/") + formats).c_str(),
+                                 WriteDefaultPki,
                                  formats)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime(); // the writer's threads do the work
   }
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

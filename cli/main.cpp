@@ -1,4 +1,5 @@
-// tlsmatrix entry point: parses the command line, runs the chosen verb, maps failures to exit codes.
+// tlsmatrix entry point: parses the command line, runs the chosen verb, maps failures to exit
+// codes.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -44,9 +45,11 @@ CommandPosition locate(const CLI::App& app, int argc, char** argv) {
     }
     const CLI::App* next = nullptr;
     for (const CLI::App* sub : at.command->get_subcommands([](const CLI::App*) { return true; }))
-      if (sub->check_name(word)) next = sub;
+      if (sub->check_name(word))
+        next = sub;
     if (next == nullptr) {
-      if (at.command->get_require_subcommand_min() > 0) at.unknown_word = word;
+      if (at.command->get_require_subcommand_min() > 0)
+        at.unknown_word = word;
       break;
     }
     at.command = next;
@@ -70,8 +73,8 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
     message = "unknown command \"" + at.unknown_word + "\" (expected one of " +
               command_names(*at.command) + ")";
   else if (message == "A subcommand is required" && !at.unknown_option.empty())
-    message = "unknown option \"" + at.unknown_option + "\" (and expected a command: " +
-              command_names(*at.command) + ")";
+    message = "unknown option \"" + at.unknown_option +
+              "\" (and expected a command: " + command_names(*at.command) + ")";
   else if (message == "A subcommand is required")
     message = "expected a command: " + command_names(*at.command);
   std::cerr << at.path << ": error: " << message << "\nRun `" << at.path

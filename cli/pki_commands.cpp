@@ -36,10 +36,13 @@ struct GenerateArgs {
 };
 
 pki::TimePoint resolve_now(const std::string& text) {
-  if (text.empty()) return pki::current_time();
+  if (text.empty())
+    return pki::current_time();
   const auto t = pki::parse_time(text, pki::current_time());
   if (!t || text.front() == '+' || text.front() == '-' || text == "now")
-    throw Error(Errc::invalid_input, "--now: expected an absolute UTC time such as 2026-01-31T12:00:00Z, got \"" + text + "\"");
+    throw Error(Errc::invalid_input,
+                "--now: expected an absolute UTC time such as 2026-01-31T12:00:00Z, got \"" + text +
+                    "\"");
   return *t;
 }
 
@@ -48,7 +51,8 @@ pki::Spec load(const std::string& spec, pki::TimePoint now) {
 }
 
 std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s += std::string(width - s.size(), ' ');
+  if (s.size() < width)
+    s += std::string(width - s.size(), ' ');
   return s;
 }
 
@@ -57,14 +61,17 @@ int generate(const GenerateArgs& a) {
   const auto formats = pki::parse_formats(a.formats);
   auto spec = load(a.spec, resolve_now(a.now));
   pki::IssueOptions options;
-  if (!a.seed.empty()) options.seed = a.seed;
-  if (!a.key_cache.empty()) options.key_cache = a.key_cache;
+  if (!a.seed.empty())
+    options.seed = a.seed;
+  if (!a.key_cache.empty())
+    options.key_cache = a.key_cache;
   options.jobs = a.jobs;
   const auto issued = pki::issue_pki(std::move(spec), options);
   pki::write_pki(issued, a.out, formats);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (a.quiet) return 0;
+  if (a.quiet)
+    return 0;
 
   int cas = 0, leaves = 0, broken = 0;
   std::cout << pad("ENTITY", 36) << pad("PROFILE", 14) << pad("KEY", 10) << "DEFECTS / EXPECTED\n";
@@ -73,12 +80,15 @@ int generate(const GenerateArgs& a) {
     (pki::is_ca(p.profile) ? cas : leaves)++;
     const auto expected = pki::expected_verification(issued.spec, p);
     std::string what;
-    for (const auto& d : p.defects) what += (what.empty() ? "" : ",") + d;
+    for (const auto& d : p.defects)
+      what += (what.empty() ? "" : ",") + d;
     if (!expected.ok || !expected.reason.empty()) {
       ++broken;
-      if (what.empty()) what = "(via " + expected.caused_by_entity + ")";
+      if (what.empty())
+        what = "(via " + expected.caused_by_entity + ")";
       what += " -> " + (expected.reason.empty() ? std::string("ok") : expected.reason);
-      if (expected.openssl_error != 0) what += " [openssl " + std::to_string(expected.openssl_error) + "]";
+      if (expected.openssl_error != 0)
+        what += " [openssl " + std::to_string(expected.openssl_error) + "]";
     }
     std::cout << pad(p.name, 36) << pad(std::string(pki::profile_name(p.profile)), 14)
               << pad(std::string(pki::key_type_name(e.key.type())), 10) << what << "\n";
@@ -101,12 +111,14 @@ int list_defects(bool as_json) {
       j["name"] = d.name;
       j["summary"] = d.summary;
       std::vector<std::string> profiles;
-      for (auto p : d.applies_to) profiles.emplace_back(pki::profile_name(p));
+      for (auto p : d.applies_to)
+        profiles.emplace_back(pki::profile_name(p));
       j["applies_to"] = profiles;
       j["reason"] = d.reason;
       j["openssl_error"] = d.openssl_error;
       j["openssl_error_name"] = d.openssl_error_name;
-      if (!d.note.empty()) j["note"] = d.note;
+      if (!d.note.empty())
+        j["note"] = d.note;
       out.push_back(j);
     }
     std::cout << out.dump(2) << "\n";
@@ -114,11 +126,14 @@ int list_defects(bool as_json) {
   }
   for (const auto& d : pki::defect_catalog()) {
     std::string profiles;
-    for (auto p : d.applies_to) profiles += (profiles.empty() ? "" : ",") + std::string(pki::profile_name(p));
-    std::cout << pad(std::string(d.name) + " ", 30) << d.summary << "\n" // a space even after a long name
-              << pad("", 30) << "on: " << profiles << "; reason: " << d.reason << "; openssl: "
-              << d.openssl_error << " " << d.openssl_error_name << "\n";
-    if (!d.note.empty()) std::cout << pad("", 30) << "note: " << d.note << "\n";
+    for (auto p : d.applies_to)
+      profiles += (profiles.empty() ? "" : ",") + std::string(pki::profile_name(p));
+    std::cout << pad(std::string(d.name) + " ", 30) << d.summary
+              << "\n" // a space even after a long name
+              << pad("", 30) << "on: " << profiles << "; reason: " << d.reason
+              << "; openssl: " << d.openssl_error << " " << d.openssl_error_name << "\n";
+    if (!d.note.empty())
+      std::cout << pad("", 30) << "note: " << d.note << "\n";
   }
   return 0;
 }
@@ -126,9 +141,11 @@ int list_defects(bool as_json) {
 // Words that can only mean a file, so a missing one is reported as a missing file, not as an
 // unknown entity (entity names have no '/' and these suffixes are not used for them).
 bool looks_like_path(const std::string& what) {
-  if (what.find('/') != std::string::npos) return true;
+  if (what.find('/') != std::string::npos)
+    return true;
   for (const char* suffix : {".pem", ".crt", ".cer", ".der"})
-    if (what.ends_with(suffix)) return true;
+    if (what.ends_with(suffix))
+      return true;
   return false;
 }
 
@@ -139,11 +156,14 @@ int show(const std::string& what, const std::string& dir) {
   const auto now = pki::current_time();
   std::error_code ec;
   if (fs::is_directory(what, ec))
-    throw Error(Errc::invalid_input, "\"" + what + "\" is a directory: expected an entity name (with "
-                                     "--pki " + what + ") or a certificate file");
+    throw Error(Errc::invalid_input, "\"" + what +
+                                         "\" is a directory: expected an entity name (with "
+                                         "--pki " +
+                                         what + ") or a certificate file");
   if (!fs::exists(what, ec) && looks_like_path(what))
-    throw Error(Errc::invalid_input, what + ": no such file (expected a certificate file, PEM or DER, "
-                                            "or the name of an entity in --pki DIR)");
+    throw Error(Errc::invalid_input, what +
+                                         ": no such file (expected a certificate file, PEM or DER, "
+                                         "or the name of an entity in --pki DIR)");
   if (fs::is_regular_file(what, ec)) {
     const std::string data = pki::read_file(what);
     std::vector<pki::Certificate> certs;
@@ -151,8 +171,8 @@ int show(const std::string& what, const std::string& dir) {
       if (data.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
         const auto begin = data.find("-----BEGIN");
         const auto label = data.substr(begin, data.find('\n', begin) - begin);
-        throw Error(Errc::invalid_input, what + ": no certificate in this PEM file (it holds \"" + label +
-                                             "\"); `pki show` reads certificates");
+        throw Error(Errc::invalid_input, what + ": no certificate in this PEM file (it holds \"" +
+                                             label + "\"); `pki show` reads certificates");
       }
       certs = pki::Certificate::all_from_pem(data, what);
     } else {
@@ -166,9 +186,9 @@ int show(const std::string& what, const std::string& dir) {
   }
   const fs::path manifest_path = fs::path(dir) / "manifest.json";
   if (!fs::exists(manifest_path, ec))
-    throw Error(Errc::invalid_input, "\"" + what + "\" is neither a file nor an entity: " +
-                                         manifest_path.string() +
-                                         " does not exist (run `tlsmatrix pki generate` or pass --pki DIR)");
+    throw Error(Errc::invalid_input,
+                "\"" + what + "\" is neither a file nor an entity: " + manifest_path.string() +
+                    " does not exist (run `tlsmatrix pki generate` or pass --pki DIR)");
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(pki::read_file(manifest_path));
@@ -179,7 +199,8 @@ int show(const std::string& what, const std::string& dir) {
     return show_entity(what, dir, manifest, now);
   } catch (const nlohmann::json::exception& e) {
     // A manifest from another version or edited by hand: say which file, not "internal error".
-    throw Error(Errc::invalid_input, manifest_path.string() + ": not a tlsmatrix manifest (" + e.what() +
+    throw Error(Errc::invalid_input, manifest_path.string() + ": not a tlsmatrix manifest (" +
+                                         e.what() +
                                          "); regenerate it with `tlsmatrix pki generate`");
   }
 }
@@ -199,17 +220,20 @@ int show_entity(const std::string& what, const std::string& dir, const nlohmann:
     };
     std::string names;
     for (const auto& [name, _] : entities.items())
-      if (entities.size() <= 12 || similar(name)) names += (names.empty() ? "" : ", ") + name;
-    throw Error(Errc::invalid_input,
-                "no entity named \"" + what + "\" in " + manifest_path.string() +
-                    (names.empty() ? "" : entities.size() <= 12 ? " (entities: " + names + ")"
-                                                                : " (similar: " + names + ")"));
+      if (entities.size() <= 12 || similar(name))
+        names += (names.empty() ? "" : ", ") + name;
+    throw Error(Errc::invalid_input, "no entity named \"" + what + "\" in " +
+                                         manifest_path.string() +
+                                         (names.empty()           ? ""
+                                          : entities.size() <= 12 ? " (entities: " + names + ")"
+                                                                  : " (similar: " + names + ")"));
   }
   const auto& entry = entities.at(what);
   const auto cert_path = fs::path(dir) / entry.at("files").at("cert").get<std::string>();
   const auto cert = pki::Certificate::from_pem(pki::read_file(cert_path), cert_path.string());
   std::cout << what;
-  if (entry.contains("description")) std::cout << " — " << entry["description"].get<std::string>();
+  if (entry.contains("description"))
+    std::cout << " — " << entry["description"].get<std::string>();
   std::cout << "\n  file" << std::string(16, ' ') << cert_path.string() << "\n"
             << pki::format_summary(pki::summarize(cert, now));
   const auto& defects = entry.at("defects");
@@ -217,12 +241,14 @@ int show_entity(const std::string& what, const std::string& dir, const nlohmann:
     std::cout << "  defects:\n";
     for (const auto& d : defects) {
       const auto* info = pki::find_defect(d.get<std::string>());
-      std::cout << "    - " << d.get<std::string>() << (info ? ": " + std::string(info->summary) : "") << "\n";
+      std::cout << "    - " << d.get<std::string>()
+                << (info ? ": " + std::string(info->summary) : "") << "\n";
     }
   }
   const auto& v = entry.at("expected_verification");
   std::cout << "  expected verification: " << v.at("result").get<std::string>();
-  if (!v.at("reason").is_null()) std::cout << " (" << v.at("reason").get<std::string>() << ")";
+  if (!v.at("reason").is_null())
+    std::cout << " (" << v.at("reason").get<std::string>() << ")";
   std::cout << ", openssl " << v.at("openssl_error").get<int>() << " "
             << v.at("openssl_error_name").get<std::string>() << " at depth "
             << v.at("openssl_error_depth").get<int>() << "\n";
@@ -230,10 +256,12 @@ int show_entity(const std::string& what, const std::string& dir, const nlohmann:
     // A good certificate broken by its chain: say where the defect is.
     const auto& by = v["caused_by"];
     std::cout << "  caused by: " << by.value("entity", "?");
-    if (by.contains("defect") && by["defect"].is_string()) std::cout << " (" << by["defect"].get<std::string>() << ")";
+    if (by.contains("defect") && by["defect"].is_string())
+      std::cout << " (" << by["defect"].get<std::string>() << ")";
     std::cout << "\n";
   }
-  if (v.contains("note")) std::cout << "  note: " << v.at("note").get<std::string>() << "\n";
+  if (v.contains("note"))
+    std::cout << "  note: " << v.at("note").get<std::string>() << "\n";
   return 0;
 }
 
@@ -244,30 +272,40 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
   pki_cmd->require_subcommand(1);
 
   auto gen = std::make_shared<GenerateArgs>();
-  auto* g = pki_cmd->add_subcommand("generate", "Issue a whole PKI from a JSON spec into a directory");
+  auto* g =
+      pki_cmd->add_subcommand("generate", "Issue a whole PKI from a JSON spec into a directory");
   g->add_option("--spec", gen->spec, "PKI spec (JSON); default: the built-in default spec")
       ->check(CLI::ExistingFile);
   g->add_option("--out", gen->out,
                 "Output directory (a relative path is relative to the current directory), replaced "
                 "atomically: a failed run leaves the previous one intact")
       ->capture_default_str();
-  g->add_option("--now", gen->now, "Pin \"now\" (UTC, e.g. 2026-01-31T12:00:00Z) for reproducible validity");
-  g->add_option("--seed", gen->seed, "Deterministic keys, serials and signatures (with --now: byte-identical output)");
-  g->add_option("--key-cache", gen->key_cache, "Directory that keeps keys between runs (makes RSA fast)");
-  g->add_option("--formats", gen->formats, "Extra outputs besides PEM: der, p12, chains, all, or pem alone")
+  g->add_option("--now", gen->now,
+                "Pin \"now\" (UTC, e.g. 2026-01-31T12:00:00Z) for reproducible validity");
+  g->add_option("--seed", gen->seed,
+                "Deterministic keys, serials and signatures (with --now: byte-identical output)");
+  g->add_option("--key-cache", gen->key_cache,
+                "Directory that keeps keys between runs (makes RSA fast)");
+  g->add_option("--formats", gen->formats,
+                "Extra outputs besides PEM: der, p12, chains, all, or pem alone")
       ->capture_default_str();
-  g->add_option("--jobs", gen->jobs, "Threads for keys, certificates and CRLs (0 = one per core)")->capture_default_str();
+  g->add_option("--jobs", gen->jobs, "Threads for keys, certificates and CRLs (0 = one per core)")
+      ->capture_default_str();
   g->add_flag("-q,--quiet", gen->quiet, "Print nothing on success");
-  g->footer("With no options, issues the built-in default PKI (scenarios/pki/default.json) into "
-            "results/pki under the current directory.\n"
-            "Files per entity: NAME.crt.pem, NAME.key.pem (PKCS#8, mode 0600), NAME.chain.pem "
-            "(leaf + intermediates), NAME.fullchain.pem (+ root), NAME.der, NAME.p12 (password from the "
-            "spec, default \"tlsmatrix\"); per CA NAME.crl.pem; trust-anchors.pem, crls.pem, manifest.json.\n");
+  g->footer(
+      "With no options, issues the built-in default PKI (scenarios/pki/default.json) into "
+      "results/pki under the current directory.\n"
+      "Files per entity: NAME.crt.pem, NAME.key.pem (PKCS#8, mode 0600), NAME.chain.pem "
+      "(leaf + intermediates), NAME.fullchain.pem (+ root), NAME.der, NAME.p12 (password from the "
+      "spec, default \"tlsmatrix\"); per CA NAME.crl.pem; trust-anchors.pem, crls.pem, "
+      "manifest.json.\n");
   g->callback([gen, &run] { run = [gen] { return generate(*gen); }; });
 
   auto check_spec = std::make_shared<std::string>();
   auto* c = pki_cmd->add_subcommand("check", "Validate a PKI spec without issuing anything");
-  c->add_option("spec", *check_spec, "PKI spec (JSON) to validate")->required()->check(CLI::ExistingFile);
+  c->add_option("spec", *check_spec, "PKI spec (JSON) to validate")
+      ->required()
+      ->check(CLI::ExistingFile);
   c->footer("Errors name the file, the JSON pointer of the offending value and what was expected, "
             "e.g. my.json: /entities/server/key: expected one of … (exit code 2).\n");
   c->callback([check_spec, &run] {
@@ -286,12 +324,15 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
   auto show_what = std::make_shared<std::string>();
   auto show_dir = std::make_shared<std::string>("results/pki");
   auto* s = pki_cmd->add_subcommand("show", "Summarise a certificate: what is special about it");
-  s->add_option("certificate", *show_what,
-                "Entity name (looked up in --pki DIR's manifest.json) or a certificate file (PEM or DER)")
+  s->add_option(
+       "certificate", *show_what,
+       "Entity name (looked up in --pki DIR's manifest.json) or a certificate file (PEM or DER)")
       ->required();
   s->add_option("--pki", *show_dir, "PKI directory written by `pki generate`, with manifest.json")
       ->capture_default_str();
-  s->callback([show_what, show_dir, &run] { run = [show_what, show_dir] { return show(*show_what, *show_dir); }; });
+  s->callback([show_what, show_dir, &run] {
+    run = [show_what, show_dir] { return show(*show_what, *show_dir); };
+  });
 }
 
 } // namespace cli

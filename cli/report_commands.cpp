@@ -96,7 +96,8 @@ void add_report_commands(CLI::App& app, std::function<int()>& run) {
               "Link the cases' log files from the HTML without copying their text");
   r->add_option("--expectations", a->expectations,
                 "Regrade with this expectations file (the saved results.json is not changed)");
-  r->add_flag("--strict", a->strict, "With --expectations: JUnit shows an unexpected_pass as a failure");
+  r->add_flag("--strict", a->strict,
+              "With --expectations: JUnit shows an unexpected_pass as a failure");
   r->footer("Without --html, --junit or --markdown, writes report.html, junit.xml and summary.md "
             "into the run "
             "folder. Exit 0 when the reports were written, 2 when RESULTS is not a tlsmatrix "

@@ -10,16 +10,16 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
 #include "commands.hpp"
 #include "harness/divergence.hpp"
-#include "harness/peer.hpp"
 #include "harness/matrix_run.hpp"
 #include "harness/merge.hpp"
+#include "harness/peer.hpp"
 #include "harness/process.hpp"
 #include "harness/progress.hpp"
 #include "harness/report.hpp"
@@ -125,16 +125,20 @@ std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream ss(list);
   for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
+    if (!item.empty())
+      out.push_back(item);
   return out;
 }
 
 std::vector<harness::TlsVersion> parse_versions(const std::string& list) {
   std::vector<harness::TlsVersion> out;
   for (const auto& v : split(list)) {
-    if (v == "1.2") out.push_back(harness::TlsVersion::tls12);
-    else if (v == "1.3") out.push_back(harness::TlsVersion::tls13);
-    else throw Error(Errc::invalid_input, "--tls: expected 1.2 and/or 1.3, got \"" + v + "\"");
+    if (v == "1.2")
+      out.push_back(harness::TlsVersion::tls12);
+    else if (v == "1.3")
+      out.push_back(harness::TlsVersion::tls13);
+    else
+      throw Error(Errc::invalid_input, "--tls: expected 1.2 and/or 1.3, got \"" + v + "\"");
   }
   return out;
 }
@@ -142,11 +146,13 @@ std::vector<harness::TlsVersion> parse_versions(const std::string& list) {
 // The default PKI under results/pki, reused while it is fresh (generated from the built-in spec
 // within the last day), so repeated runs do not pay for key generation.
 fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
-  if (!a.pki.empty()) return a.pki;
+  if (!a.pki.empty())
+    return a.pki;
   pki::IssueOptions options;
   if (!a.pki_spec.empty()) {
     const fs::path dir = run_dir / "pki";
-    pki::write_pki(pki::issue_pki(pki::load_spec(a.pki_spec, pki::current_time()), options), dir, pki::Formats{});
+    pki::write_pki(pki::issue_pki(pki::load_spec(a.pki_spec, pki::current_time()), options), dir,
+                   pki::Formats{});
     return dir;
   }
   const fs::path dir = fs::path(a.out) / "pki";
@@ -162,8 +168,10 @@ fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
       // unreadable or foreign: regenerate below
     }
   }
-  if (!a.quiet) std::cerr << "tlsmatrix: issuing the default PKI into " << dir.string() << "\n";
-  pki::write_pki(pki::issue_pki(pki::default_spec(pki::current_time()), options), dir, pki::Formats{});
+  if (!a.quiet)
+    std::cerr << "tlsmatrix: issuing the default PKI into " << dir.string() << "\n";
+  pki::write_pki(pki::issue_pki(pki::default_spec(pki::current_time()), options), dir,
+                 pki::Formats{});
   return dir;
 }
 
@@ -181,13 +189,17 @@ int run(const RunArgs& a) {
   plan.versions = parse_versions(a.tls);
   plan.filter = a.filter;
   plan.cross = a.cross;
-  if (a.timeout <= 0 || a.timeout > 3600) throw Error(Errc::invalid_input, "--timeout: expected 0 < seconds <= 3600");
-  if (a.repeat < 1 || a.repeat > 100) throw Error(Errc::invalid_input, "--repeat: expected 1 <= N <= 100");
-  const std::optional<harness::Shard> shard = a.shard.empty() ? std::nullopt : std::optional(harness::parse_shard(a.shard));
+  if (a.timeout <= 0 || a.timeout > 3600)
+    throw Error(Errc::invalid_input, "--timeout: expected 0 < seconds <= 3600");
+  if (a.repeat < 1 || a.repeat > 100)
+    throw Error(Errc::invalid_input, "--repeat: expected 1 <= N <= 100");
+  const std::optional<harness::Shard> shard =
+      a.shard.empty() ? std::nullopt : std::optional(harness::parse_shard(a.shard));
   const auto peers = harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()});
   const Gates gates = load_gates(a.gates);
   if (harness::plan_cases(harness::load_scenarios(a.scenarios, nullptr), peers, plan).empty())
-    throw Error(Errc::invalid_input, "no case matches the given scenarios, peers, --tls and --filter");
+    throw Error(Errc::invalid_input,
+                "no case matches the given scenarios, peers, --tls and --filter");
 
   fs::create_directories(run_dir);
   // A run that fails before its first case leaves no empty folder behind.
@@ -196,7 +208,8 @@ int run(const RunArgs& a) {
     bool armed = true;
     ~Cleanup() {
       std::error_code ec;
-      if (armed) fs::remove_all(dir, ec);
+      if (armed)
+        fs::remove_all(dir, ec);
     }
   } cleanup{run_dir};
   const fs::path pki_dir = fs::absolute(ensure_pki(a, run_dir));
@@ -208,14 +221,19 @@ int run(const RunArgs& a) {
   std::vector<harness::Scenario> default_scenarios;
   const std::vector<harness::Scenario>* gate_scenarios = &scenarios;
   const auto has = [&](const std::string& id) {
-    return std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& s) { return s.id == id; });
+    return std::any_of(scenarios.begin(), scenarios.end(),
+                       [&](const auto& s) { return s.id == id; });
   };
-  if (!a.no_sanity && !std::all_of(harness::gate_scenario_ids().begin(), harness::gate_scenario_ids().end(), has)) {
+  if (!a.no_sanity &&
+      !std::all_of(harness::gate_scenario_ids().begin(), harness::gate_scenario_ids().end(), has)) {
     try {
       default_scenarios = harness::load_scenarios(TLSMATRIX_SCENARIOS_DIR, &pki);
     } catch (const Error& e) {
-      throw Error(e.code(), std::string("sanity gate: the default scenarios do not fit this PKI (or pass --no-sanity): ") +
-                                e.what());
+      throw Error(
+          e.code(),
+          std::string(
+              "sanity gate: the default scenarios do not fit this PKI (or pass --no-sanity): ") +
+              e.what());
     }
     gate_scenarios = &default_scenarios;
   }
@@ -225,15 +243,18 @@ int run(const RunArgs& a) {
   const bool color = ::isatty(STDOUT_FILENO) != 0;
   if (!a.quiet) {
     std::cerr << "tlsmatrix: " << cases.size() << " cases (" << scenarios.size() << " scenarios"
-              << (shard ? ", shard " + a.shard + " of " + std::to_string(planned.size()) + " planned" : "")
+              << (shard
+                      ? ", shard " + a.shard + " of " + std::to_string(planned.size()) + " planned"
+                      : "")
               << (a.repeat > 1 ? ", each " + std::to_string(a.repeat) + " times" : "") << "), "
-              << (a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency())) << " jobs -> "
-              << run_dir.string() << "\n";
+              << (a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency()))
+              << " jobs -> " << run_dir.string() << "\n";
     const auto chosen = split(a.peers);
     for (const auto& p : peers)
-      if (p->info().unavailable &&
-          (chosen.empty() || std::find(chosen.begin(), chosen.end(), p->info().name) != chosen.end()))
-        std::cerr << "tlsmatrix: peer " << p->info().name << " unavailable: " << *p->info().unavailable << "\n";
+      if (p->info().unavailable && (chosen.empty() || std::find(chosen.begin(), chosen.end(),
+                                                                p->info().name) != chosen.end()))
+        std::cerr << "tlsmatrix: peer " << p->info().name
+                  << " unavailable: " << *p->info().unavailable << "\n";
   }
   harness::RunOptions options;
   options.jobs = a.jobs;
@@ -246,22 +267,28 @@ int run(const RunArgs& a) {
   matrix.sanity = !a.no_sanity;
   matrix.gate_scenarios = gate_scenarios;
   for (const auto& p : peers)
-    if (p->info().name == "local") matrix.local = p.get();
+    if (p->info().name == "local")
+      matrix.local = p.get();
   // A terminal gets one live status line (failures printed above it); logs get a line per case.
   std::optional<harness::LiveProgress> live;
   if (tty && !a.quiet) {
     struct winsize ws {};
-    const std::size_t width = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 100;
+    const std::size_t width =
+        ::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 100;
     live.emplace(stderr, cases.size() * a.repeat, width);
     options.on_start = [&](const harness::CaseSpec& c) { live->started(c); };
   }
-  const auto matrix_run = harness::run_matrix(cases, pki, options, matrix, stop_requested,
+  const auto matrix_run = harness::run_matrix(
+      cases, pki, options, matrix, stop_requested,
       [&](const harness::CaseResult& graded, std::size_t, std::size_t total) {
         harness::CaseResult r = graded; // as the expectations grade it, for the progress
-        if (gates.expectations) harness::apply_expectations(*gates.expectations, r);
-        if (a.quiet) return;
+        if (gates.expectations)
+          harness::apply_expectations(*gates.expectations, r);
+        if (a.quiet)
+          return;
         if (live) {
-          live->finished(r, total, harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict));
+          live->finished(r, total,
+                         harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict));
         } else {
           std::cout << harness::case_line(r, false) << "\n" << std::flush;
         }
@@ -269,7 +296,8 @@ int run(const RunArgs& a) {
   live.reset();
   auto results = matrix_run.aggregated.cases;
   if (gates.expectations)
-    for (auto& r : results) harness::apply_expectations(*gates.expectations, r);
+    for (auto& r : results)
+      harness::apply_expectations(*gates.expectations, r);
 
   harness::RunInfo info;
   info.run_id = run_id;
@@ -278,9 +306,11 @@ int run(const RunArgs& a) {
   info.interrupted = stop_requested;
   info.pki_dir = pki_dir;
   info.scenarios = a.scenarios;
-  for (const auto& p : peers) info.peers.push_back(&p->info());
-  info.options = {{"jobs", a.jobs}, {"timeout_s", a.timeout}, {"peers", a.peers}, {"filter", a.filter},
-                  {"tls", a.tls}, {"cross", a.cross}, {"pcap", a.pcap}};
+  for (const auto& p : peers)
+    info.peers.push_back(&p->info());
+  info.options = {{"jobs", a.jobs},     {"timeout_s", a.timeout}, {"peers", a.peers},
+                  {"filter", a.filter}, {"tls", a.tls},           {"cross", a.cross},
+                  {"pcap", a.pcap}};
   info.options["repeat"] = a.repeat;
   info.options["sanity"] = !a.no_sanity;
   auto results_doc = harness::results_json(info, results);
@@ -289,48 +319,60 @@ int run(const RunArgs& a) {
   results_doc["fingerprints"] = {{"scenarios", harness::scenarios_fingerprint(scenarios)},
                                  {"pki", harness::pki_fingerprint(pki_dir)}};
   if (shard)
-    results_doc["shard"] = {{"index", shard->index}, {"count", shard->count}, {"planned", planned.size()},
+    results_doc["shard"] = {{"index", shard->index},
+                            {"count", shard->count},
+                            {"planned", planned.size()},
                             {"split", "round-robin over sorted case ids"}};
   note_expectations(gates, a.gates, results_doc);
   harness::write_results(run_dir, results_doc);
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
 
-  if (!a.quiet) std::cout << "\n" << harness::render_matrix(results, color);
+  if (!a.quiet)
+    std::cout << "\n" << harness::render_matrix(results, color);
   for (const auto& check : matrix_run.sanity.checks)
     if (!check.ok)
-      std::cerr << "tlsmatrix: sanity gate: " << check.peer << " as " << harness::to_string(check.role)
+      std::cerr << "tlsmatrix: sanity gate: " << check.peer << " as "
+                << harness::to_string(check.role)
                 << " is broken, its cases are adapter_broken: " << check.why << "\n";
-  if (!a.quiet) std::cout << harness::render_divergence(results_doc);
-  // The baseline holds cells this run did not try (--scenarios, --filter, --peers, --tls): not changes.
+  if (!a.quiet)
+    std::cout << harness::render_divergence(results_doc);
+  // The baseline holds cells this run did not try (--scenarios, --filter, --peers, --tls): not
+  // changes.
   const auto chosen_peers = split(a.peers);
   const auto chosen_tls = split(a.tls);
   const auto in_scope = [&](const std::string& id) {
     const auto slash = id.rfind('/');
     const auto arrow = id.find("->", slash);
     const auto tls_slash = id.rfind('/', slash - 1);
-    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos) return true;
+    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos)
+      return true;
     const std::string tls = id.substr(tls_slash + 1, slash - tls_slash - 1);
-    const std::string client = id.substr(slash + 1, arrow - slash - 1), server = id.substr(arrow + 2);
+    const std::string client = id.substr(slash + 1, arrow - slash - 1),
+                      server = id.substr(arrow + 2);
     auto among = [](const std::vector<std::string>& list, const std::string& x) {
       return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
     };
-    const bool known_scenario = std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& sc) {
-      return sc.id == id.substr(0, tls_slash);
-    });
-    return known_scenario && (a.filter.empty() || harness::glob_match(a.filter, id)) && among(chosen_tls, tls) &&
-           among(chosen_peers, client) && among(chosen_peers, server);
+    const bool known_scenario =
+        std::any_of(scenarios.begin(), scenarios.end(),
+                    [&](const auto& sc) { return sc.id == id.substr(0, tls_slash); });
+    return known_scenario && (a.filter.empty() || harness::glob_match(a.filter, id)) &&
+           among(chosen_tls, tls) && among(chosen_peers, client) && among(chosen_peers, server);
   };
-  const bool changed = finish_gates(gates, a.gates, results_doc, (run_dir / "results.json").string(), in_scope, a.quiet);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const bool changed = finish_gates(gates, a.gates, results_doc,
+                                    (run_dir / "results.json").string(), in_scope, a.quiet);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!a.quiet)
-    std::cout << "results: " << (run_dir / "results.json").string() << ", report: "
-              << (run_dir / "report.html").string() << " (" << std::fixed
+    std::cout << "results: " << (run_dir / "results.json").string()
+              << ", report: " << (run_dir / "report.html").string() << " (" << std::fixed
               << std::setprecision(1) << seconds << " s)\n";
   if (stop_requested) {
-    std::cerr << "tlsmatrix: interrupted; " << results.size() << " of " << cases.size() << " cases saved\n";
+    std::cerr << "tlsmatrix: interrupted; " << results.size() << " of " << cases.size()
+              << " cases saved\n";
     return tlsmatrix::exit_codes::interrupted;
   }
-  if (changed) return tlsmatrix::exit_codes::changed;
+  if (changed)
+    return tlsmatrix::exit_codes::changed;
   for (const auto& r : results)
     if (harness::fails_run(harness::to_string(r.verdict.grade), a.gates.strict))
       return tlsmatrix::exit_codes::cases_failed;
@@ -339,11 +381,13 @@ int run(const RunArgs& a) {
 
 int check_scenarios(const std::string& path, const std::string& pki_dir) {
   std::optional<harness::PkiDir> pki;
-  if (!pki_dir.empty()) pki.emplace(pki_dir);
+  if (!pki_dir.empty())
+    pki.emplace(pki_dir);
   const auto scenarios = harness::load_scenarios(path, pki ? &*pki : nullptr);
   for (const auto& s : scenarios)
     std::cout << s.file.filename().string() << ": " << s.id << " — " << s.title << "\n";
-  std::cout << scenarios.size() << " scenarios OK" << (pki ? "" : " (entities not checked: pass --pki DIR)") << "\n";
+  std::cout << scenarios.size() << " scenarios OK"
+            << (pki ? "" : " (entities not checked: pass --pki DIR)") << "\n";
   return 0;
 }
 
@@ -353,10 +397,15 @@ int list_peers(bool as_json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& p : peers) {
       const auto& i = p->info();
-      out.push_back({{"name", i.name}, {"description", i.description}, {"version", i.version},
-                     {"client", i.client}, {"server", i.server},
-                     {"capabilities", std::vector<std::string>(i.capabilities.begin(), i.capabilities.end())},
-                     {"available", !i.unavailable}, {"unavailable", i.unavailable.value_or("")}});
+      out.push_back(
+          {{"name", i.name},
+           {"description", i.description},
+           {"version", i.version},
+           {"client", i.client},
+           {"server", i.server},
+           {"capabilities", std::vector<std::string>(i.capabilities.begin(), i.capabilities.end())},
+           {"available", !i.unavailable},
+           {"unavailable", i.unavailable.value_or("")}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -365,9 +414,11 @@ int list_peers(bool as_json) {
     const auto& i = p->info();
     std::string roles = i.client && i.server ? "client+server" : i.client ? "client" : "server";
     std::string caps;
-    for (const auto& c : i.capabilities) caps += (caps.empty() ? "" : " ") + c;
-    std::cout << i.name << "  [" << roles << "]  " << (i.unavailable ? "UNAVAILABLE: " + *i.unavailable : i.version)
-              << "\n    " << i.description << "\n    capabilities: " << caps << "\n";
+    for (const auto& c : i.capabilities)
+      caps += (caps.empty() ? "" : " ") + c;
+    std::cout << i.name << "  [" << roles << "]  "
+              << (i.unavailable ? "UNAVAILABLE: " + *i.unavailable : i.version) << "\n    "
+              << i.description << "\n    capabilities: " << caps << "\n";
   }
   return 0;
 }
@@ -378,33 +429,52 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   auto a = std::make_shared<RunArgs>();
   auto* r = app.add_subcommand("run", "Run the scenario matrix and grade every case");
   r->add_option("--scenarios", a->scenarios, "Scenario file or directory")->capture_default_str();
-  auto* pki_opt = r->add_option("--pki", a->pki, "Use this PKI directory (default: issue/reuse the default PKI in OUT/pki)");
-  r->add_option("--pki-spec", a->pki_spec, "Issue a PKI from this spec for the run")->excludes(pki_opt)->check(CLI::ExistingFile);
-  r->add_option("--out", a->out, "Results root: the run goes to OUT/<run-id>/, OUT/latest points at it")->capture_default_str();
-  r->add_option("--peers", a->peers, "Comma-separated peers (default: all; see `tlsmatrix peers`)");
-  r->add_option("--peer-defs", a->peer_defs, "Extra directory of peer definitions (*.json), repeatable")
-      ->check(CLI::ExistingDirectory);
-  r->add_option("--filter", a->filter, "Only cases whose id matches this glob, e.g. '*expired*/1.3/*'");
-  r->add_option("--tls", a->tls, "TLS versions: 1.2, 1.3 or 1.2,1.3 (default: each scenario's)");
-  r->add_option("-j,--jobs", a->jobs, "Cases in parallel (0 = one per core)")->capture_default_str();
-  r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
-  r->add_flag("--cross", a->cross, "Every client against every server (default: each peer against ours, and openssl)");
-  r->add_flag("--no-reuse", a->no_reuse, "One server process per case, even for peers that can serve many cases from one (slower; for debugging)");
-  r->add_flag("--pcap", a->pcap, "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for cases that did not pass)");
-  r->add_option("--shard", a->shard,
-                "Run only shard K of N (K/N): case ids sorted, dealt round-robin; `tlsmatrix merge` unites the shards");
-  r->add_option("--repeat", a->repeat, "Run every case N times; runs that disagree make the cell flaky")
+  auto* pki_opt = r->add_option(
+      "--pki", a->pki, "Use this PKI directory (default: issue/reuse the default PKI in OUT/pki)");
+  r->add_option("--pki-spec", a->pki_spec, "Issue a PKI from this spec for the run")
+      ->excludes(pki_opt)
+      ->check(CLI::ExistingFile);
+  r->add_option("--out", a->out,
+                "Results root: the run goes to OUT/<run-id>/, OUT/latest points at it")
       ->capture_default_str();
-  r->add_flag("--no-sanity", a->no_sanity,
-              "Skip the sanity gate (a peer's column counts only after it accepted one-way and mutual and "
-              "rejected an untrusted certificate against our endpoint)");
+  r->add_option("--peers", a->peers, "Comma-separated peers (default: all; see `tlsmatrix peers`)");
+  r->add_option("--peer-defs", a->peer_defs,
+                "Extra directory of peer definitions (*.json), repeatable")
+      ->check(CLI::ExistingDirectory);
+  r->add_option("--filter", a->filter,
+                "Only cases whose id matches this glob, e.g. '*expired*/1.3/*'");
+  r->add_option("--tls", a->tls, "TLS versions: 1.2, 1.3 or 1.2,1.3 (default: each scenario's)");
+  r->add_option("-j,--jobs", a->jobs, "Cases in parallel (0 = one per core)")
+      ->capture_default_str();
+  r->add_option("--timeout", a->timeout, "Seconds per case")->capture_default_str();
+  r->add_flag("--cross", a->cross,
+              "Every client against every server (default: each peer against ours, and openssl)");
+  r->add_flag("--no-reuse", a->no_reuse,
+              "One server process per case, even for peers that can serve many cases from one "
+              "(slower; for debugging)");
+  r->add_flag("--pcap", a->pcap,
+              "Write cases/<…>/case.pcapng (with its key log) for every case (default: only for "
+              "cases that did not pass)");
+  r->add_option("--shard", a->shard,
+                "Run only shard K of N (K/N): case ids sorted, dealt round-robin; `tlsmatrix "
+                "merge` unites the shards");
+  r->add_option("--repeat", a->repeat,
+                "Run every case N times; runs that disagree make the cell flaky")
+      ->capture_default_str();
+  r->add_flag(
+      "--no-sanity", a->no_sanity,
+      "Skip the sanity gate (a peer's column counts only after it accepted one-way and mutual and "
+      "rejected an untrusted certificate against our endpoint)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
   add_gate_options(*r, a->gates);
-  r->footer("Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
-            "applicable, or an expected failure), 1 when some case did not (including flaky and "
-            "adapter_broken cells; with --strict also an unexpected pass), 6 with --fail-on-change when a "
-            "cell changed against the baseline, 2 for bad input, 130 when interrupted (the finished cases "
-            "are saved).");
+  r->footer(
+      "Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
+      "applicable, or an expected failure), 1 when some case did not (including flaky and "
+      "adapter_broken cells; with --strict also an unexpected pass), 6 with --fail-on-change when "
+      "a "
+      "cell changed against the baseline, 2 for bad input, 130 when interrupted (the finished "
+      "cases "
+      "are saved).");
   r->callback([a, &run_fn] { run_fn = [a] { return run(*a); }; });
 
   auto* s = app.add_subcommand("scenarios", "Work with scenario files");
@@ -414,7 +484,9 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   auto* c = s->add_subcommand("check", "Validate scenario files without running them");
   c->add_option("path", *path, "Scenario file or directory")->capture_default_str();
   c->add_option("--pki", *pki_dir, "Also check that every entity exists in this PKI directory");
-  c->callback([path, pki_dir, &run_fn] { run_fn = [path, pki_dir] { return check_scenarios(*path, *pki_dir); }; });
+  c->callback([path, pki_dir, &run_fn] {
+    run_fn = [path, pki_dir] { return check_scenarios(*path, *pki_dir); };
+  });
 
   auto as_json = std::make_shared<bool>(false);
   auto* p = app.add_subcommand("peers", "List the peers, their versions, roles and capabilities");

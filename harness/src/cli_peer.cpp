@@ -46,11 +46,11 @@ struct Step {
 
 struct RoleDef {
   bool present = false;
-  std::string program;               // "" = the definition's program
-  std::filesystem::path resolved;    // absolute path, once found on PATH
-  bool line_buffered = false;        // run under `stdbuf -oL`
-  std::vector<Step> prepare;         // {db} = the directory they fill
-  std::optional<std::regex> done;    // server: the connection's outcome is known
+  std::string program;            // "" = the definition's program
+  std::filesystem::path resolved; // absolute path, once found on PATH
+  bool line_buffered = false;     // run under `stdbuf -oL`
+  std::vector<Step> prepare;      // {db} = the directory they fill
+  std::optional<std::regex> done; // server: the connection's outcome is known
   std::vector<std::string> argv;
   std::vector<Option> options;
   std::map<std::string, std::vector<std::string>> tls; // "1.2" -> flags
@@ -76,7 +76,7 @@ struct AlertSpec {
 
 struct Rule {
   std::regex match{};
-  std::string anchor; // a literal every matching line starts with ("" = unknown): a cheap filter
+  std::string anchor;  // a literal every matching line starts with ("" = unknown): a cheap filter
   std::string outcome; // "", "rejected", "error"
   std::string reason;
   std::string phase;
@@ -102,21 +102,25 @@ struct Definition {
 };
 
 const std::set<std::string>& config_placeholders() {
-  static const std::set<std::string> names{"port", "cert", "key", "chain", "trust", "crls",
-                                           "server_name", "cipher_list", "ciphersuites", "keylog",
-                                           "cert_chain", "request_file", "definition_dir"};
+  static const std::set<std::string> names{"port",          "cert",   "key",         "chain",
+                                           "trust",         "crls",   "server_name", "cipher_list",
+                                           "ciphersuites",  "keylog", "cert_chain",  "request_file",
+                                           "definition_dir"};
   return names;
 }
 
 bool condition_holds(const std::string& when, const TlsConfig& c);
 
 // Every {name} of a template must be one the engine fills in this context.
-void check_placeholders(const JsonNode& n, const std::string& tmpl, const std::set<std::string>& extra) {
+void check_placeholders(const JsonNode& n, const std::string& tmpl,
+                        const std::set<std::string>& extra) {
   for (std::size_t i = tmpl.find('{'); i != std::string::npos; i = tmpl.find('{', i + 1)) {
     const auto end = tmpl.find('}', i);
-    if (end == std::string::npos) break;
+    if (end == std::string::npos)
+      break;
     const std::string key = tmpl.substr(i + 1, end - i - 1);
-    if (key == "tls" && tmpl == "{tls}") continue;
+    if (key == "tls" && tmpl == "{tls}")
+      continue;
     if (!config_placeholders().contains(key) && !extra.contains(key))
       n.fail("unknown placeholder {" + key + "}");
   }
@@ -124,7 +128,8 @@ void check_placeholders(const JsonNode& n, const std::string& tmpl, const std::s
 
 void check_strings(const JsonNode& n, const std::set<std::string>& extra) {
   const auto values = n.strings();
-  for (std::size_t i = 0; i < values.size(); ++i) check_placeholders(n.element(i), values[i], extra);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    check_placeholders(n.element(i), values[i], extra);
 }
 
 std::string parse_condition(const JsonNode& n) {
@@ -150,7 +155,8 @@ std::regex compile(const JsonNode& n) {
 // Debug logs make peers print hundreds of lines; std::regex is slow, so lines that cannot match
 // are skipped by a string comparison.
 std::string leading_literal(const std::string& pattern) {
-  if (!pattern.starts_with("^")) return {};
+  if (!pattern.starts_with("^"))
+    return {};
   int depth = 0;
   bool in_class = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -174,16 +180,19 @@ std::string leading_literal(const std::string& pattern) {
     char c = pattern[i];
     if (c == '\\' && i + 1 < pattern.size()) {
       c = pattern[i + 1];
-      if (std::isalnum(static_cast<unsigned char>(c))) break; // \d, \s, \b, …
+      if (std::isalnum(static_cast<unsigned char>(c)))
+        break; // \d, \s, \b, …
       out += c;
       ++i;
       continue;
     }
     if (std::string_view("*?{+").find(c) != std::string_view::npos) {
-      if (!out.empty()) out.pop_back(); // the quantified character may be absent
+      if (!out.empty())
+        out.pop_back(); // the quantified character may be absent
       break;
     }
-    if (std::string_view(".()[]|$").find(c) != std::string_view::npos) break;
+    if (std::string_view(".()[]|$").find(c) != std::string_view::npos)
+      break;
     out += c;
   }
   return out;
@@ -191,44 +200,55 @@ std::string leading_literal(const std::string& pattern) {
 
 int alert_by_name(const std::string& name) {
   for (int d = 0; d < 256; ++d)
-    if (alert_name(d) == name) return d;
+    if (alert_name(d) == name)
+      return d;
   return -1;
 }
 
 RoleDef parse_role(const JsonNode& n, bool server) {
-  n.only_keys({"why", "program", "line_buffered", "why_line_buffered", "prepare", "why_prepare", "argv",
-               "options", "tls", "ready", "port_busy", "completed", "done", "why_done",
-               "handshake_done", "stdin", "why_stdin", "keep_stdin_open", "many", "why_many"});
+  n.only_keys({"why",       "program",         "line_buffered",  "why_line_buffered",
+               "prepare",   "why_prepare",     "argv",           "options",
+               "tls",       "ready",           "port_busy",      "completed",
+               "done",      "why_done",        "handshake_done", "stdin",
+               "why_stdin", "keep_stdin_open", "many",           "why_many"});
   RoleDef r;
   r.present = true;
-  if (auto p = n.optional_child("program")) r.program = p->string();
-  if (auto l = n.optional_child("line_buffered")) r.line_buffered = l->boolean();
+  if (auto p = n.optional_child("program"))
+    r.program = p->string();
+  if (auto l = n.optional_child("line_buffered"))
+    r.line_buffered = l->boolean();
   if (auto steps = n.optional_child("prepare")) {
-    if (!steps->value().is_array()) steps->fail("expected an array of {when, each, argv}");
+    if (!steps->value().is_array())
+      steps->fail("expected an array of {when, each, argv}");
     for (std::size_t i = 0; i < steps->value().size(); ++i) {
       const auto st = steps->element(i);
       st.only_keys({"when", "each", "argv", "why"});
       Step step;
-      if (auto w = st.optional_child("when")) step.when = parse_condition(*w);
+      if (auto w = st.optional_child("when"))
+        step.when = parse_condition(*w);
       std::set<std::string> extra{"db"};
       if (auto e = st.optional_child("each")) {
         step.each = e->string();
-        if (step.each != "trust" && step.each != "crls") e->fail("expected \"trust\" or \"crls\"");
+        if (step.each != "trust" && step.each != "crls")
+          e->fail("expected \"trust\" or \"crls\"");
         extra.insert({"each", "index"});
       }
       const auto argv = st.required("argv");
       step.argv = argv.strings();
-      if (step.argv.empty()) argv.fail("expected a program and its arguments");
+      if (step.argv.empty())
+        argv.fail("expected a program and its arguments");
       check_strings(argv, extra);
       r.prepare.push_back(std::move(step));
     }
   }
-  const std::set<std::string> extra = r.prepare.empty() ? std::set<std::string>{} : std::set<std::string>{"db"};
+  const std::set<std::string> extra =
+      r.prepare.empty() ? std::set<std::string>{} : std::set<std::string>{"db"};
   const auto argv = n.required("argv");
   r.argv = argv.strings();
   check_strings(argv, extra);
   if (auto opts = n.optional_child("options")) {
-    if (!opts->value().is_array()) opts->fail("expected an array of {when, argv, env}");
+    if (!opts->value().is_array())
+      opts->fail("expected an array of {when, argv, env}");
     for (std::size_t i = 0; i < opts->value().size(); ++i) {
       const auto o = opts->element(i);
       o.only_keys({"when", "argv", "env", "why"});
@@ -251,20 +271,27 @@ RoleDef parse_role(const JsonNode& n, bool server) {
   const auto tls = n.required("tls");
   tls.expect_object();
   for (const auto& [k, _] : tls.value().items()) {
-    if (k != "1.2" && k != "1.3") tls.child(k).fail("expected \"1.2\" or \"1.3\"");
+    if (k != "1.2" && k != "1.3")
+      tls.child(k).fail("expected \"1.2\" or \"1.3\"");
     r.tls[k] = tls.child(k).strings();
     check_strings(tls.child(k), extra);
   }
   if (auto ready = n.optional_child("ready")) {
     ready->only_keys({"stdout", "stderr"});
-    if (auto s = ready->optional_child("stdout")) r.ready_stdout = s->string();
-    if (auto s = ready->optional_child("stderr")) r.ready_stderr = s->string();
-    for (const auto* m : {&r.ready_stdout, &r.ready_stderr}) check_placeholders(*ready, *m, {});
+    if (auto s = ready->optional_child("stdout"))
+      r.ready_stdout = s->string();
+    if (auto s = ready->optional_child("stderr"))
+      r.ready_stderr = s->string();
+    for (const auto* m : {&r.ready_stdout, &r.ready_stderr})
+      check_placeholders(*ready, *m, {});
   }
-  if (auto p = n.optional_child("port_busy")) r.port_busy = p->string();
-  if (auto c = n.optional_child("completed")) r.completed = compile(*c);
+  if (auto p = n.optional_child("port_busy"))
+    r.port_busy = p->string();
+  if (auto c = n.optional_child("completed"))
+    r.completed = compile(*c);
   if (auto d = n.optional_child("done")) {
-    if (!server) d->fail("only a server waits for a done pattern (a client's end is its exit)");
+    if (!server)
+      d->fail("only a server waits for a done pattern (a client's end is its exit)");
     r.done = compile(*d);
   }
   if (auto h = n.optional_child("handshake_done")) {
@@ -275,24 +302,31 @@ RoleDef parse_role(const JsonNode& n, bool server) {
     } else {
       h->expect_object();
       for (const auto& [k, _] : h->value().items()) {
-        if (k != "1.2" && k != "1.3") h->child(k).fail("expected \"1.2\" or \"1.3\"");
+        if (k != "1.2" && k != "1.3")
+          h->child(k).fail("expected \"1.2\" or \"1.3\"");
         r.handshake_done.emplace(k, compile(h->child(k)));
       }
     }
   }
   if (auto s = n.optional_child("stdin")) {
-    if (s->string() != "request") s->fail("expected \"request\" (the protected-resource request)");
+    if (s->string() != "request")
+      s->fail("expected \"request\" (the protected-resource request)");
     r.send_request = true;
   }
-  if (auto k = n.optional_child("keep_stdin_open")) r.keep_stdin_open = k->boolean();
+  if (auto k = n.optional_child("keep_stdin_open"))
+    r.keep_stdin_open = k->boolean();
   if (auto m = n.optional_child("many")) {
-    if (!server) m->fail("only a server serves many connections");
+    if (!server)
+      m->fail("only a server serves many connections");
     r.many = m->strings();
-    if (r.many.empty()) m->fail("expected the flags that turn on the many-connections mode");
+    if (r.many.empty())
+      m->fail("expected the flags that turn on the many-connections mode");
     check_strings(*m, extra);
     // Its lines are told apart by their prefix on stdout, and it never ends by itself.
-    if (r.ready_stdout.empty()) m->fail("a server with \"many\" needs a \"ready\": {\"stdout\": …} marker");
-    if (r.done) m->fail("a server with \"many\" ends each connection with its END line, not \"done\"");
+    if (r.ready_stdout.empty())
+      m->fail("a server with \"many\" needs a \"ready\": {\"stdout\": …} marker");
+    if (r.done)
+      m->fail("a server with \"many\" ends each connection with its END line, not \"done\"");
   }
   return r;
 }
@@ -304,36 +338,45 @@ Definition parse_definition(const std::filesystem::path& file) {
   root.only_keys({"version", "name", "description", "program", "version_argv", "version_command",
                   "roles", "capabilities", "why_capabilities", "translate", "server", "client",
                   "classify", "needs_from_server", "why_needs_from_server"});
-  if (root.required("version").integer(1, 1000) != 1) root.child("version").fail("unsupported version");
+  if (root.required("version").integer(1, 1000) != 1)
+    root.child("version").fail("unsupported version");
   Definition d;
   d.info.definition = file;
   d.info.name = root.required("name").string();
-  if (auto desc = root.optional_child("description")) d.info.description = desc->string();
+  if (auto desc = root.optional_child("description"))
+    d.info.description = desc->string();
   d.program = root.required("program").string();
   // A peer program compiled at build time (Go, Java) lives in the build tree.
   if (const std::string dir = "{peer_programs}"; d.program.string().starts_with(dir)) {
     const char* env = std::getenv("TLSMATRIX_PEER_PROGRAMS_DIR");
-    d.program = std::string(env ? env : TLSMATRIX_PEER_PROGRAMS_DIR) + d.program.string().substr(dir.size());
+    d.program = std::string(env ? env : TLSMATRIX_PEER_PROGRAMS_DIR) +
+                d.program.string().substr(dir.size());
   }
-  if (auto v = root.optional_child("version_argv")) d.version_argv = v->strings();
+  if (auto v = root.optional_child("version_argv"))
+    d.version_argv = v->strings();
   if (auto v = root.optional_child("version_command")) {
     d.version_command = v->strings();
-    if (d.version_command.empty()) v->fail("expected a program and its arguments");
+    if (d.version_command.empty())
+      v->fail("expected a program and its arguments");
   }
   if (auto t = root.optional_child("translate")) {
     t->expect_object();
     for (const auto& [placeholder, _] : t->value().items()) {
       const auto table = t->child(placeholder);
-      if (!config_placeholders().contains(placeholder)) table.fail("not a placeholder the harness fills");
+      if (!config_placeholders().contains(placeholder))
+        table.fail("not a placeholder the harness fills");
       table.expect_object();
       for (const auto& [from, __] : table.value().items())
         d.translate[placeholder][from] = table.child(from).string();
     }
   }
   for (const auto& role : root.required("roles").strings()) {
-    if (role == "client") d.info.client = true;
-    else if (role == "server") d.info.server = true;
-    else root.child("roles").fail("expected \"client\" and/or \"server\", got \"" + role + "\"");
+    if (role == "client")
+      d.info.client = true;
+    else if (role == "server")
+      d.info.server = true;
+    else
+      root.child("roles").fail("expected \"client\" and/or \"server\", got \"" + role + "\"");
   }
   const auto caps = root.required("capabilities");
   const auto& known = known_capabilities();
@@ -351,41 +394,53 @@ Definition parse_definition(const std::filesystem::path& file) {
       d.info.needs_from_server.insert(list[i]);
     }
   }
-  if (d.info.server) d.server = parse_role(root.required("server"), true);
-  if (d.info.client) d.client = parse_role(root.required("client"), false);
+  if (d.info.server)
+    d.server = parse_role(root.required("server"), true);
+  if (d.info.client)
+    d.client = parse_role(root.required("client"), false);
   if (auto rules = root.optional_child("classify")) {
-    if (!rules->value().is_array()) rules->fail("expected an array of rules");
+    if (!rules->value().is_array())
+      rules->fail("expected an array of rules");
     for (std::size_t i = 0; i < rules->value().size(); ++i) {
       const auto r = rules->element(i);
-      r.only_keys({"match", "when", "outcome", "reason", "phase", "role", "verify_error", "alert_received",
-                   "alert_sent", "alert_received_name", "alert_sent_name", "alert_level", "identity",
-                   "confirmed_by", "why"});
+      r.only_keys({"match", "when", "outcome", "reason", "phase", "role", "verify_error",
+                   "alert_received", "alert_sent", "alert_received_name", "alert_sent_name",
+                   "alert_level", "identity", "confirmed_by", "why"});
       Rule rule;
       rule.match = compile(r.required("match"));
       rule.anchor = leading_literal(r.required("match").string());
-      if (auto o = r.optional_child("when")) rule.when = parse_condition(*o);
+      if (auto o = r.optional_child("when"))
+        rule.when = parse_condition(*o);
       if (auto o = r.optional_child("outcome")) {
         rule.outcome = o->string();
         if (rule.outcome != "rejected" && rule.outcome != "error")
           o->fail("expected \"rejected\" or \"error\"");
       }
-      if (auto o = r.optional_child("reason")) rule.reason = o->string();
-      if (auto o = r.optional_child("phase")) rule.phase = o->string();
-      if (auto o = r.optional_child("role")) rule.role = o->string();
-      if (auto o = r.optional_child("verify_error")) rule.verify_error = static_cast<int>(o->integer(1, 9));
+      if (auto o = r.optional_child("reason"))
+        rule.reason = o->string();
+      if (auto o = r.optional_child("phase"))
+        rule.phase = o->string();
+      if (auto o = r.optional_child("role"))
+        rule.role = o->string();
+      if (auto o = r.optional_child("verify_error"))
+        rule.verify_error = static_cast<int>(o->integer(1, 9));
       int level = 0;
-      if (auto o = r.optional_child("alert_level")) level = static_cast<int>(o->integer(1, 9));
+      if (auto o = r.optional_child("alert_level"))
+        level = static_cast<int>(o->integer(1, 9));
       for (const char* key : {"alert_received", "alert_sent"})
         if (auto o = r.optional_child(key))
-          rule.alerts.push_back({std::string_view(key) == "alert_sent", static_cast<int>(o->integer(1, 9)), 0, level, ""});
+          rule.alerts.push_back({std::string_view(key) == "alert_sent",
+                                 static_cast<int>(o->integer(1, 9)), 0, level, ""});
       // A group number (the name is in the line) or a literal alert name (the line means it).
       for (const char* key : {"alert_received_name", "alert_sent_name"}) {
         auto o = r.optional_child(key);
-        if (!o) continue;
+        if (!o)
+          continue;
         AlertSpec a{std::string_view(key) == "alert_sent_name", 0, 0, level, ""};
         if (o->value().is_string()) {
           a.literal = o->string();
-          if (alert_by_name(a.literal) < 0) o->fail("unknown alert name \"" + a.literal + "\"");
+          if (alert_by_name(a.literal) < 0)
+            o->fail("unknown alert name \"" + a.literal + "\"");
         } else {
           a.name = static_cast<int>(o->integer(1, 9));
         }
@@ -396,7 +451,8 @@ Definition parse_definition(const std::filesystem::path& file) {
         rule.confirm = compile(c->required("match"));
         rule.confirm_within = static_cast<int>(c->required("within").integer(1, 20));
       }
-      if (auto o = r.optional_child("identity")) rule.identity = static_cast<int>(o->integer(1, 9));
+      if (auto o = r.optional_child("identity"))
+        rule.identity = static_cast<int>(o->integer(1, 9));
       d.rules.push_back(std::move(rule));
     }
   }
@@ -408,17 +464,28 @@ Definition parse_definition(const std::filesystem::path& file) {
 bool condition_holds(const std::string& when, const TlsConfig& c) {
   if (const auto comma = when.find(','); comma != std::string::npos)
     return condition_holds(when.substr(0, comma), c) && condition_holds(when.substr(comma + 1), c);
-  if (when.starts_with("!")) return !condition_holds(when.substr(1), c);
-  if (when == "chain") return !c.chain.empty();
-  if (when == "cert") return !c.cert.empty();
-  if (when == "trust") return !c.trust.empty();
-  if (when == "verify") return c.verify;
-  if (when == "crl_check") return c.crl_check;
-  if (when == "keylog") return !c.keylog.empty();
-  if (when == "cipher_list") return !c.cipher_list.empty();
-  if (when == "ciphersuites") return !c.ciphersuites.empty();
-  if (when.starts_with("client_auth=")) return when.substr(12) == to_string(c.client_auth);
-  if (when.starts_with("tls=")) return when.substr(4) == to_string(c.version);
+  if (when.starts_with("!"))
+    return !condition_holds(when.substr(1), c);
+  if (when == "chain")
+    return !c.chain.empty();
+  if (when == "cert")
+    return !c.cert.empty();
+  if (when == "trust")
+    return !c.trust.empty();
+  if (when == "verify")
+    return c.verify;
+  if (when == "crl_check")
+    return c.crl_check;
+  if (when == "keylog")
+    return !c.keylog.empty();
+  if (when == "cipher_list")
+    return !c.cipher_list.empty();
+  if (when == "ciphersuites")
+    return !c.ciphersuites.empty();
+  if (when.starts_with("client_auth="))
+    return when.substr(12) == to_string(c.client_auth);
+  if (when.starts_with("tls="))
+    return when.substr(4) == to_string(c.version);
   throw Error(Errc::invalid_input, "unknown option condition \"" + when + "\"");
 }
 
@@ -432,35 +499,53 @@ struct Vars {
   std::map<std::string, std::string> fixed;
 
   std::string value(const std::string& key) const {
-    if (auto it = fixed.find(key); it != fixed.end()) return it->second;
+    if (auto it = fixed.find(key); it != fixed.end())
+      return it->second;
     const TlsConfig& c = *config;
-    if (key == "port") return std::to_string(port);
-    if (key == "cert") return c.cert.string();
-    if (key == "key") return c.key.string();
-    if (key == "chain") return c.chain.string();
-    if (key == "trust") return c.trust.string();
-    if (key == "crls") return c.crls.string();
-    if (key == "server_name") return c.server_name;
-    if (key == "cipher_list") return c.cipher_list;
-    if (key == "ciphersuites") return c.ciphersuites;
-    if (key == "keylog") return c.keylog.string();
-    // Programs shipped with the peer definitions (harness/peer-programs/) are found relative to them.
-    if (key == "definition_dir") return def->info.definition.parent_path().string();
-    if ((key == "cert_chain" || key == "request_file") && derived) return derived(key);
-    throw Error(Errc::invalid_input, def->info.name + ": placeholder {" + key + "} has no value here");
+    if (key == "port")
+      return std::to_string(port);
+    if (key == "cert")
+      return c.cert.string();
+    if (key == "key")
+      return c.key.string();
+    if (key == "chain")
+      return c.chain.string();
+    if (key == "trust")
+      return c.trust.string();
+    if (key == "crls")
+      return c.crls.string();
+    if (key == "server_name")
+      return c.server_name;
+    if (key == "cipher_list")
+      return c.cipher_list;
+    if (key == "ciphersuites")
+      return c.ciphersuites;
+    if (key == "keylog")
+      return c.keylog.string();
+    // Programs shipped with the peer definitions (harness/peer-programs/) are found relative to
+    // them.
+    if (key == "definition_dir")
+      return def->info.definition.parent_path().string();
+    if ((key == "cert_chain" || key == "request_file") && derived)
+      return derived(key);
+    throw Error(Errc::invalid_input,
+                def->info.name + ": placeholder {" + key + "} has no value here");
   }
 
   // The value as this peer spells it (its translate table), or as the harness has it.
   std::string spelled(const std::string& key) const {
     std::string v = value(key);
     auto table = def->translate.find(key);
-    if (table == def->translate.end()) return v;
+    if (table == def->translate.end())
+      return v;
     auto it = table->second.find(v);
     if (it == table->second.end()) {
       std::string known;
-      for (const auto& [from, _] : table->second) known += (known.empty() ? "\"" : ", \"") + from + "\"";
-      throw Error(Errc::invalid_input, def->info.name + ": no translation of {" + key + "} = \"" + v +
-                                           "\" in " + def->info.definition.string() + " (it has " + known + ")");
+      for (const auto& [from, _] : table->second)
+        known += (known.empty() ? "\"" : ", \"") + from + "\"";
+      throw Error(Errc::invalid_input, def->info.name + ": no translation of {" + key + "} = \"" +
+                                           v + "\" in " + def->info.definition.string() +
+                                           " (it has " + known + ")");
     }
     return it->second;
   }
@@ -489,7 +574,8 @@ struct Command {
 
 std::filesystem::path stdbuf_program() {
   static const std::optional<std::filesystem::path> found = find_program("stdbuf");
-  if (!found) throw Error(Errc::peer, "stdbuf (coreutils) is not installed");
+  if (!found)
+    throw Error(Errc::peer, "stdbuf (coreutils) is not installed");
   return *found;
 }
 
@@ -507,15 +593,19 @@ Command build_command(const RoleDef& role, const Vars& vars) {
     if (a == "{tls}") {
       auto it = role.tls.find(version);
       if (it != role.tls.end())
-        for (const auto& flag : it->second) cmd.argv.push_back(vars.expand(flag));
+        for (const auto& flag : it->second)
+          cmd.argv.push_back(vars.expand(flag));
       continue;
     }
     cmd.argv.push_back(vars.expand(a));
   }
   for (const auto& o : role.options) {
-    if (!condition_holds(o.when, c)) continue;
-    for (const auto& a : o.argv) cmd.argv.push_back(vars.expand(a));
-    for (const auto& [k, v] : o.env) cmd.env.emplace_back(k, vars.expand(v));
+    if (!condition_holds(o.when, c))
+      continue;
+    for (const auto& a : o.argv)
+      cmd.argv.push_back(vars.expand(a));
+    for (const auto& [k, v] : o.env)
+      cmd.env.emplace_back(k, vars.expand(v));
   }
   return cmd;
 }
@@ -524,10 +614,12 @@ Command build_command(const RoleDef& role, const Vars& vars) {
 // trust bundle may carry CRLs too: the runner adds them for OpenSSL-style CA files).
 std::vector<std::string> pem_blocks(const std::string& text, const std::string& label) {
   std::vector<std::string> out;
-  const std::string begin = "-----BEGIN " + label + "-----", end_line = "-----END " + label + "-----";
+  const std::string begin = "-----BEGIN " + label + "-----",
+                    end_line = "-----END " + label + "-----";
   for (std::size_t at = text.find(begin); at != std::string::npos; at = text.find(begin, at + 1)) {
     const auto end = text.find(end_line, at);
-    if (end == std::string::npos) break;
+    if (end == std::string::npos)
+      break;
     out.push_back(text.substr(at, end + end_line.size() - at) + "\n");
   }
   return out;
@@ -553,7 +645,8 @@ std::string from_rfc4514(const std::string& s) {
     }
   }
   std::string out;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) out += "/" + *it;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+    out += "/" + *it;
   return out;
 }
 
@@ -565,9 +658,11 @@ std::string normalise_identity(std::string s) {
   std::size_t start = 0;
   while (start < s.size()) {
     auto end = s.find(", ", start);
-    if (end == std::string::npos) end = s.size();
+    if (end == std::string::npos)
+      end = s.size();
     std::string part = s.substr(start, end - start);
-    if (auto eq = part.find(" = "); eq != std::string::npos) part.replace(eq, 3, "=");
+    if (auto eq = part.find(" = "); eq != std::string::npos)
+      part.replace(eq, 3, "=");
     out += (out.size() > 1 ? "/" : "") + part;
     start = end + 2;
   }
@@ -586,7 +681,8 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   std::vector<std::string> lines;
   {
     std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+    for (std::string line; std::getline(in, line);)
+      lines.push_back(std::move(line));
   }
   std::vector<const Rule*> rules; // those that apply to this side and config
   for (const auto& rule : d.rules)
@@ -597,31 +693,42 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
     const std::string& line = lines[at];
     for (const Rule* rule_ptr : rules) {
       const Rule& rule = *rule_ptr;
-      if (!line.starts_with(rule.anchor)) continue;
+      if (!line.starts_with(rule.anchor))
+        continue;
       std::smatch m;
-      if (!std::regex_search(line, m, rule.match)) continue;
+      if (!std::regex_search(line, m, rule.match))
+        continue;
       if (rule.confirm) {
         bool confirmed = false;
-        for (std::size_t next = at + 1; next < lines.size() && next <= at + static_cast<std::size_t>(rule.confirm_within); ++next)
+        for (std::size_t next = at + 1;
+             next < lines.size() && next <= at + static_cast<std::size_t>(rule.confirm_within);
+             ++next)
           confirmed = confirmed || std::regex_search(lines[next], *rule.confirm);
-        if (!confirmed) continue;
+        if (!confirmed)
+          continue;
       }
-      auto group = [&](int i) { return i > 0 && static_cast<std::size_t>(i) < m.size() ? m[i].str() : std::string(); };
-      if (rule.verify_error && !o.verify_error) o.verify_error = std::stoi(group(rule.verify_error));
+      auto group = [&](int i) {
+        return i > 0 && static_cast<std::size_t>(i) < m.size() ? m[i].str() : std::string();
+      };
+      if (rule.verify_error && !o.verify_error)
+        o.verify_error = std::stoi(group(rule.verify_error));
       for (const auto& spec : rule.alerts) {
         const int desc = spec.number ? std::stoi(group(spec.number))
                                      : alert_by_name(spec.name ? group(spec.name) : spec.literal);
-        const bool fatal = spec.level ? group(spec.level) != "warning" && group(spec.level) != "1"
+        const bool fatal = spec.level  ? group(spec.level) != "warning" && group(spec.level) != "1"
                            : spec.name ? group(1) != "warning"
                                        : true;
         const bool known = std::any_of(o.alerts.begin(), o.alerts.end(), [&](const AlertEvent& a) {
           return a.sent == spec.sent && a.description == desc;
         });
-        if (desc >= 0 && !known) o.alerts.push_back({spec.sent, fatal, desc});
+        if (desc >= 0 && !known)
+          o.alerts.push_back({spec.sent, fatal, desc});
       }
       // The first subject printed is the leaf's (GnuTLS goes on with the rest of the chain).
-      if (rule.identity && o.peer_identity.empty()) o.peer_identity = normalise_identity(group(rule.identity));
-      if (!rule.phase.empty()) phase = rule.phase;
+      if (rule.identity && o.peer_identity.empty())
+        o.peer_identity = normalise_identity(group(rule.identity));
+      if (!rule.phase.empty())
+        phase = rule.phase;
       if (rule.outcome == "rejected" && !rejected) {
         rejected = true;
         rejected_reason = !rule.reason.empty() ? rule.reason
@@ -629,15 +736,19 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
                                            : "unmapped";
       } else if (rule.outcome == "error") {
         errored = true;
-        if (error_reason.empty() && !rule.reason.empty()) error_reason = rule.reason;
+        if (error_reason.empty() && !rule.reason.empty())
+          error_reason = rule.reason;
       }
       const bool evidence = !rule.outcome.empty() || rule.verify_error || !rule.alerts.empty();
-      if (evidence && o.error_text.find(line) == std::string::npos) o.error_text += line + "\n";
+      if (evidence && o.error_text.find(line) == std::string::npos)
+        o.error_text += line + "\n";
     }
   }
-  const bool completed = role.completed && std::regex_search(is_server ? r.out + r.err : r.out, *role.completed);
+  const bool completed =
+      role.completed && std::regex_search(is_server ? r.out + r.err : r.out, *role.completed);
   auto done_rule = role.handshake_done.find(std::string(to_string(config.version)));
-  if (done_rule == role.handshake_done.end()) done_rule = role.handshake_done.find("");
+  if (done_rule == role.handshake_done.end())
+    done_rule = role.handshake_done.find("");
   const bool handshake_done =
       done_rule != role.handshake_done.end() && std::regex_search(r.out + r.err, done_rule->second);
   if (r.timed_out) {
@@ -658,7 +769,8 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
         o.reason = std::string(reason_for_alert(a.description));
         break;
       }
-    if (o.reason.empty()) o.reason = error_reason.empty() ? "unmapped" : error_reason;
+    if (o.reason.empty())
+      o.reason = error_reason.empty() ? "unmapped" : error_reason;
     o.phase = phase == "tcp" ? Phase::tcp : handshake_done ? Phase::first_read : Phase::handshake;
     if (o.error_text.empty()) {
       // Unknown failure: keep the last lines as the raw evidence, never guess.
@@ -710,10 +822,14 @@ public:
     // Every program the definition runs must be here, or the peer is unavailable (with why).
     std::vector<std::string> needed{def_.program.string()};
     for (RoleDef* role : {&def_.server, &def_.client}) {
-      if (!role->present) continue;
-      if (!role->program.empty()) needed.push_back(role->program);
-      if (role->line_buffered) needed.push_back("stdbuf");
-      for (const auto& step : role->prepare) needed.push_back(step.argv.front());
+      if (!role->present)
+        continue;
+      if (!role->program.empty())
+        needed.push_back(role->program);
+      if (role->line_buffered)
+        needed.push_back("stdbuf");
+      for (const auto& step : role->prepare)
+        needed.push_back(step.argv.front());
     }
     for (const auto& name : needed)
       if (!find_program(name)) {
@@ -722,20 +838,28 @@ public:
       }
     def_.program = *find_program(def_.program.string());
     for (RoleDef* role : {&def_.server, &def_.client})
-      if (role->present) role->resolved = role->program.empty() ? def_.program : *find_program(role->program);
+      if (role->present)
+        role->resolved = role->program.empty() ? def_.program : *find_program(role->program);
     def_.info.version = read_version();
   }
 
   const PeerInfo& info() const override { return def_.info; }
 
-  std::unique_ptr<ServerRun> start_server(const TlsConfig& config, const CaseContext& ctx) override {
+  std::unique_ptr<ServerRun> start_server(const TlsConfig& config,
+                                          const CaseContext& ctx) override {
     Vars vars = make_vars(config, 0, ctx);
-    if (!def_.server.prepare.empty()) vars.fixed["db"] = prepare(def_.server, "server", vars, ctx).string();
+    if (!def_.server.prepare.empty())
+      vars.fixed["db"] = prepare(def_.server, "server", vars, ctx).string();
     std::string last_output;
     for (int attempt = 0; attempt < 3; ++attempt) {
       vars.port = pick_free_port();
       const Command cmd = build_command(def_.server, vars);
-      ProcessSpec spec{cmd.argv, cmd.env, {}, ctx.dir / "server.out", ctx.dir / "server.err", {},
+      ProcessSpec spec{cmd.argv,
+                       cmd.env,
+                       {},
+                       ctx.dir / "server.out",
+                       ctx.dir / "server.err",
+                       {},
                        def_.server.keep_stdin_open};
       auto process = std::make_unique<Process>(*ctx.loop, spec);
       Readiness ready;
@@ -751,36 +875,45 @@ public:
       }
       ready.deadline = std::min(ctx.deadline, std::chrono::milliseconds(5000));
       if (process->wait_ready(ready))
-        return std::make_unique<CliServerRun>(def_, config, std::move(process), vars.port, shell_join(cmd.argv));
+        return std::make_unique<CliServerRun>(def_, config, std::move(process), vars.port,
+                                              shell_join(cmd.argv));
       const ProcessResult r = process->stop();
       last_output = r.out + r.err;
       // A port taken between pick_free_port() and bind(): try another (s_server even exits 0).
-      if (!def_.server.port_busy.empty() && last_output.find(def_.server.port_busy) != std::string::npos)
+      if (!def_.server.port_busy.empty() &&
+          last_output.find(def_.server.port_busy) != std::string::npos)
         continue;
       throw Error(Errc::peer, def_.info.name + " server did not become ready" +
                                   (r.timed_out ? " within its deadline" : " (it exited)") + ": " +
                                   shell_join(cmd.argv) + "\n" + last_output.substr(0, 2000));
     }
-    throw Error(Errc::peer, def_.info.name + " server: no free port after 3 attempts: " + last_output);
+    throw Error(Errc::peer,
+                def_.info.name + " server: no free port after 3 attempts: " + last_output);
   }
 
-  std::optional<ManyServerSpec> many_server(const TlsConfig& config, const CaseContext& ctx) override {
-    if (def_.server.many.empty()) return std::nullopt;
+  std::optional<ManyServerSpec> many_server(const TlsConfig& config,
+                                            const CaseContext& ctx) override {
+    if (def_.server.many.empty())
+      return std::nullopt;
     // The command is resolved with stand-ins for the port and the key log, so that it is the
     // same for every case it can serve; the pool puts the real values in.
     static const std::string port_mark = "\x01port\x01", keylog_mark = "\x01keylog\x01";
     auto pooled = std::make_shared<TlsConfig>(config);
-    if (!pooled->keylog.empty()) pooled->keylog = keylog_mark;
+    if (!pooled->keylog.empty())
+      pooled->keylog = keylog_mark;
     Vars vars = make_vars(*pooled, 0, ctx);
-    if (!def_.server.prepare.empty()) vars.fixed["db"] = prepare(def_.server, "server", vars, ctx).string();
+    if (!def_.server.prepare.empty())
+      vars.fixed["db"] = prepare(def_.server, "server", vars, ctx).string();
     vars.fixed["port"] = port_mark;
     Command cmd = build_command(def_.server, vars);
-    for (const auto& a : def_.server.many) cmd.argv.push_back(vars.expand(a));
+    for (const auto& a : def_.server.many)
+      cmd.argv.push_back(vars.expand(a));
     const std::string marker = vars.expand(def_.server.ready_stdout);
     ManyServerSpec spec;
     spec.peer = def_.info.name;
     spec.key = def_.info.name + "\n" + shell_join(cmd.argv);
-    for (const auto& [k, v] : cmd.env) spec.key += "\n" + k + "=" + v;
+    for (const auto& [k, v] : cmd.env)
+      spec.key += "\n" + k + "=" + v;
     auto fill = [](std::string s, const std::string& mark, const std::string& value) {
       for (auto at = s.find(mark); at != std::string::npos; at = s.find(mark, at + value.size()))
         s.replace(at, mark.size(), value);
@@ -789,17 +922,24 @@ public:
     spec.command = [cmd, fill](std::uint16_t port, const fs::path& keylog) {
       ProcessSpec p;
       for (const auto& a : cmd.argv)
-        p.argv.push_back(fill(fill(a, port_mark, std::to_string(port)), keylog_mark, keylog.string()));
+        p.argv.push_back(
+            fill(fill(a, port_mark, std::to_string(port)), keylog_mark, keylog.string()));
       for (const auto& [k, v] : cmd.env)
-        p.env.emplace_back(k, fill(fill(v, port_mark, std::to_string(port)), keylog_mark, keylog.string()));
+        p.env.emplace_back(
+            k, fill(fill(v, port_mark, std::to_string(port)), keylog_mark, keylog.string()));
       return p;
     };
-    spec.ready_marker = [marker, fill](std::uint16_t port) { return fill(marker, port_mark, std::to_string(port)); };
+    spec.ready_marker = [marker, fill](std::uint16_t port) {
+      return fill(marker, port_mark, std::to_string(port));
+    };
     spec.port_busy = def_.server.port_busy;
     auto own = std::make_shared<TlsConfig>(config);
-    spec.classify = [this, own](const ProcessResult& r) { return classify(def_, def_.server, true, *own, r); };
+    spec.classify = [this, own](const ProcessResult& r) {
+      return classify(def_, def_.server, true, *own, r);
+    };
     Vars plain = make_vars(*own, 0, ctx);
-    if (vars.fixed.contains("db")) plain.fixed["db"] = vars.fixed.at("db");
+    if (vars.fixed.contains("db"))
+      plain.fixed["db"] = vars.fixed.at("db");
     spec.reproduce = [this, own, plain](std::uint16_t port) {
       Vars v = plain;
       v.config = own.get();
@@ -809,11 +949,17 @@ public:
     return spec;
   }
 
-  ClientRun run_client(const TlsConfig& config, std::uint16_t port, const CaseContext& ctx) override {
+  ClientRun run_client(const TlsConfig& config, std::uint16_t port,
+                       const CaseContext& ctx) override {
     Vars vars = make_vars(config, port, ctx);
-    if (!def_.client.prepare.empty()) vars.fixed["db"] = prepare(def_.client, "client", vars, ctx).string();
+    if (!def_.client.prepare.empty())
+      vars.fixed["db"] = prepare(def_.client, "client", vars, ctx).string();
     const Command cmd = build_command(def_.client, vars);
-    ProcessSpec spec{cmd.argv, cmd.env, {}, ctx.dir / "client.out", ctx.dir / "client.err",
+    ProcessSpec spec{cmd.argv,
+                     cmd.env,
+                     {},
+                     ctx.dir / "client.out",
+                     ctx.dir / "client.err",
                      def_.client.send_request ? std::string(resource_request) : std::string(),
                      def_.client.keep_stdin_open};
     Process process(*ctx.loop, spec);
@@ -828,7 +974,8 @@ private:
       argv.push_back(def_.program.string());
       argv.insert(argv.end(), def_.version_argv.begin(), def_.version_argv.end());
     }
-    if (argv.empty()) return {};
+    if (argv.empty())
+      return {};
     try {
       EventLoop loop;
       ProcessSpec spec;
@@ -836,14 +983,17 @@ private:
       Process p(loop, spec);
       const auto r = p.wait(std::chrono::seconds(5));
       std::string v = r.out.empty() ? r.err : r.out;
-      if (auto nl = v.find('\n'); nl != std::string::npos) v.resize(nl);
+      if (auto nl = v.find('\n'); nl != std::string::npos)
+        v.resize(nl);
       return v;
     } catch (const Error& e) {
       return std::string("unknown (") + e.what() + ")";
     }
   }
 
-  fs::path shared_dir(const CaseContext& ctx) const { return ctx.inputs.empty() ? ctx.dir : ctx.inputs; }
+  fs::path shared_dir(const CaseContext& ctx) const {
+    return ctx.inputs.empty() ? ctx.dir : ctx.inputs;
+  }
 
   // A file derived from the case's inputs, written once per run under the shared inputs dir.
   fs::path derived_file(const fs::path& path, const std::function<std::string()>& make) {
@@ -863,26 +1013,35 @@ private:
     const fs::path dir = shared_dir(ctx);
     v.derived = [this, dir, &config](const std::string& key) -> std::string {
       if (key == "request_file")
-        return derived_file(dir / "request.http", [] { return std::string(resource_request); }).string();
+        return derived_file(dir / "request.http", [] { return std::string(resource_request); })
+            .string();
       // cert_chain: the leaf followed by the intermediates it sends (one file, as GnuTLS and
       // `openssl pkcs12 -in` take a chain).
-      if (config.cert.empty()) throw Error(Errc::invalid_input, def_.info.name + ": {cert_chain} without a certificate");
+      if (config.cert.empty())
+        throw Error(Errc::invalid_input, def_.info.name + ": {cert_chain} without a certificate");
       const std::string name = "cert_chain-" + config.cert.stem().string() + "-" +
-                               hex_digest(config.cert.string() + "\n" + config.chain.string()) + ".pem";
-      return derived_file(dir / name, [&config] {
-        std::string leaf = pki::read_file(config.cert);
-        if (!leaf.empty() && leaf.back() != '\n') leaf += '\n';
-        std::string rest = config.chain.empty() ? std::string() : pki::read_file(config.chain);
-        if (rest.starts_with(leaf)) rest.erase(0, leaf.size()); // a chain file that starts with the leaf
-        return leaf + rest;
-      }).string();
+                               hex_digest(config.cert.string() + "\n" + config.chain.string()) +
+                               ".pem";
+      return derived_file(dir / name,
+                          [&config] {
+                            std::string leaf = pki::read_file(config.cert);
+                            if (!leaf.empty() && leaf.back() != '\n')
+                              leaf += '\n';
+                            std::string rest =
+                                config.chain.empty() ? std::string() : pki::read_file(config.chain);
+                            if (rest.starts_with(leaf))
+                              rest.erase(0, leaf.size()); // a chain file that starts with the leaf
+                            return leaf + rest;
+                          })
+          .string();
     };
     return v;
   }
 
   // Runs the role's prepare steps into a directory named after what they do, so every case that
   // needs the same state (the same identity, trust and CRLs) shares one, built once per run.
-  fs::path prepare(const RoleDef& role, const std::string& role_name, Vars vars, const CaseContext& ctx) {
+  fs::path prepare(const RoleDef& role, const std::string& role_name, Vars vars,
+                   const CaseContext& ctx) {
     struct Planned {
       std::vector<std::string> argv; // {db}, {each}, {index} still unexpanded
       std::string each;              // the bundle the step runs over ("" = once)
@@ -894,32 +1053,40 @@ private:
     std::vector<Planned> plan;
     std::string recipe = def_.info.name + " " + role_name + "\n";
     for (const auto& step : role.prepare) {
-      if (!step.when.empty() && !condition_holds(step.when, *vars.config)) continue;
+      if (!step.when.empty() && !condition_holds(step.when, *vars.config))
+        continue;
       Planned p;
-      for (const auto& a : step.argv) p.argv.push_back(vars.expand(a));
+      for (const auto& a : step.argv)
+        p.argv.push_back(vars.expand(a));
       p.each = step.each;
-      if (!step.each.empty()) p.bundle = vars.value(step.each);
-      recipe += shell_join(p.argv) + (p.each.empty() ? "" : " # each of " + p.bundle.string()) + "\n";
+      if (!step.each.empty())
+        p.bundle = vars.value(step.each);
+      recipe +=
+          shell_join(p.argv) + (p.each.empty() ? "" : " # each of " + p.bundle.string()) + "\n";
       plan.push_back(std::move(p));
     }
-    const fs::path dir = shared_dir(ctx) / (def_.info.name + "-" + role_name + "-" + hex_digest(recipe));
+    const fs::path dir =
+        shared_dir(ctx) / (def_.info.name + "-" + role_name + "-" + hex_digest(recipe));
 
     std::shared_ptr<Prepared> entry;
     {
       std::lock_guard lock(files_mutex_);
       auto& slot = prepared_[dir];
-      if (!slot) slot = std::make_shared<Prepared>();
+      if (!slot)
+        slot = std::make_shared<Prepared>();
       entry = slot;
     }
     std::lock_guard lock(entry->mutex);
     if (entry->done) {
-      if (!entry->error.empty()) throw Error(Errc::peer, entry->error);
+      if (!entry->error.empty())
+        throw Error(Errc::peer, entry->error);
       return dir;
     }
     entry->done = true;
     std::string log;
     auto fail = [&](const std::string& why) {
-      entry->error = def_.info.name + " " + role_name + ": preparing " + dir.string() + " failed: " + why;
+      entry->error =
+          def_.info.name + " " + role_name + ": preparing " + dir.string() + " failed: " + why;
       pki::write_file_atomic(dir / "prepare.log", log + why + "\n");
       throw Error(Errc::peer, entry->error);
     };
@@ -935,7 +1102,8 @@ private:
       } else {
         const std::string label = p.each == "crls" ? "X509 CRL" : "CERTIFICATE";
         const auto blocks = pem_blocks(pki::read_file(p.bundle), label);
-        if (blocks.empty()) fail(p.bundle.string() + " holds no " + label);
+        if (blocks.empty())
+          fail(p.bundle.string() + " holds no " + label);
         for (std::size_t i = 0; i < blocks.size(); ++i) {
           const fs::path file = dir / (p.each + "-" + std::to_string(i) + ".pem");
           pki::write_file_atomic(file, blocks[i]);
@@ -946,17 +1114,21 @@ private:
         vars.fixed["each"] = each;
         vars.fixed["index"] = index;
         std::vector<std::string> argv;
-        for (const auto& a : p.argv) argv.push_back(vars.expand(a));
+        for (const auto& a : p.argv)
+          argv.push_back(vars.expand(a));
         log += "$ " + shell_join(argv) + "\n";
         ProcessSpec spec;
         spec.argv = argv;
         Process process(*ctx.loop, spec);
-        const ProcessResult r = process.wait(std::max(ctx.deadline, std::chrono::milliseconds(10000)));
+        const ProcessResult r =
+            process.wait(std::max(ctx.deadline, std::chrono::milliseconds(10000)));
         log += r.out + r.err;
-        if (r.timed_out) fail(shell_join(argv) + " did not finish");
+        if (r.timed_out)
+          fail(shell_join(argv) + " did not finish");
         if (r.exit_code != 0)
-          fail(shell_join(argv) + " exited " + (r.exit_code ? std::to_string(*r.exit_code) : std::string("by a signal")) +
-               ": " + (r.out + r.err).substr(0, 1000));
+          fail(shell_join(argv) + " exited " +
+               (r.exit_code ? std::to_string(*r.exit_code) : std::string("by a signal")) + ": " +
+               (r.out + r.err).substr(0, 1000));
       }
     }
     pki::write_file_atomic(dir / "prepare.log", log);
@@ -990,11 +1162,13 @@ SideObservation classify_peer_output(const std::filesystem::path& definition, Si
 
 std::filesystem::path default_peers_dir() {
   // Installed next to the binary's share dir in a real install; the source tree while developing.
-  if (const char* env = std::getenv("TLSMATRIX_PEERS_DIR")) return env;
+  if (const char* env = std::getenv("TLSMATRIX_PEERS_DIR"))
+    return env;
   return TLSMATRIX_PEERS_DIR;
 }
 
-std::vector<std::unique_ptr<Peer>> load_peers(const std::vector<std::filesystem::path>& extra_dirs) {
+std::vector<std::unique_ptr<Peer>>
+load_peers(const std::vector<std::filesystem::path>& extra_dirs) {
   std::vector<std::unique_ptr<Peer>> peers;
   peers.push_back(make_local_peer());
   std::vector<std::filesystem::path> dirs{default_peers_dir()};
@@ -1003,16 +1177,21 @@ std::vector<std::unique_ptr<Peer>> load_peers(const std::vector<std::filesystem:
     std::vector<std::filesystem::path> files;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-      if (e.path().extension() == ".json") files.push_back(e.path());
-    if (ec) throw Error(Errc::io, "cannot read peer definitions in " + dir.string() + ": " + ec.message());
+      if (e.path().extension() == ".json")
+        files.push_back(e.path());
+    if (ec)
+      throw Error(Errc::io,
+                  "cannot read peer definitions in " + dir.string() + ": " + ec.message());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       auto peer = load_cli_peer(f);
       for (const auto& p : peers)
         if (p->info().name == peer->info().name)
-          throw Error(Errc::invalid_input, f.string() + ": /name: a peer named \"" + peer->info().name +
-                                               "\" is already defined" +
-                                               (p->info().definition.empty() ? "" : " by " + p->info().definition.string()));
+          throw Error(
+              Errc::invalid_input,
+              f.string() + ": /name: a peer named \"" + peer->info().name +
+                  "\" is already defined" +
+                  (p->info().definition.empty() ? "" : " by " + p->info().definition.string()));
       peers.push_back(std::move(peer));
     }
   }
@@ -1022,15 +1201,18 @@ std::vector<std::unique_ptr<Peer>> load_peers(const std::vector<std::filesystem:
 std::string shell_join(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
-    if (!out.empty()) out += ' ';
+    if (!out.empty())
+      out += ' ';
     const bool plain = !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./:=,@+").find(c) != std::string_view::npos;
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::string_view("-_./:=,@+").find(c) != std::string_view::npos;
     });
     if (plain) {
       out += a;
     } else {
       out += '\'';
-      for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      for (char c : a)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
       out += '\'';
     }
   }

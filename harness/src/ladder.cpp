@@ -104,7 +104,8 @@ std::string render_ladder(const json& c) {
   std::size_t flow_at = std::string::npos;
   if (auto v = c.find("verdict"); v != c.end() && v->is_object()) {
     const std::string flow = str(*v, "flow");
-    if (const auto at = flow.rfind("(trace["); flow.rfind("mismatch", 0) == 0 && at != std::string::npos)
+    if (const auto at = flow.rfind("(trace[");
+        flow.rfind("mismatch", 0) == 0 && at != std::string::npos)
       flow_at = std::strtoul(flow.c_str() + at + 7, nullptr, 10);
   }
   for (std::size_t i = 0; i < trace.size(); ++i)

@@ -538,8 +538,8 @@ void LocalServer::serve_forever(const std::atomic<bool>& stop,
 // Our server answers with the resource marker; another server (s_server -www, curl's peers)
 // with an HTTP 200 status line: either way the protected resource was served.
 static bool resource_served(const std::string& received) {
-  return received.find(resource_marker) != std::string::npos || received.starts_with("HTTP/1.0 200") ||
-         received.starts_with("HTTP/1.1 200");
+  return received.find(resource_marker) != std::string::npos ||
+         received.starts_with("HTTP/1.0 200") || received.starts_with("HTTP/1.1 200");
 }
 
 SideObservation run_local_client(const TlsConfig& config, const std::string& host,

@@ -13,10 +13,14 @@ namespace {
 // The `tlsmatrix` command lines that reproduce our endpoints by hand.
 std::string common_flags(const TlsConfig& c) {
   std::string cmd = " --tls " + std::string(to_string(c.version));
-  if (!c.cert.empty()) cmd += " --cert " + shell_join({c.cert.string()}) + " --key " + shell_join({c.key.string()});
-  if (!c.chain.empty()) cmd += " --chain " + shell_join({c.chain.string()});
-  if (!c.trust.empty()) cmd += " --trust " + shell_join({c.trust.string()});
-  if (!c.cipher_list.empty()) cmd += " --cipher " + shell_join({c.cipher_list});
+  if (!c.cert.empty())
+    cmd += " --cert " + shell_join({c.cert.string()}) + " --key " + shell_join({c.key.string()});
+  if (!c.chain.empty())
+    cmd += " --chain " + shell_join({c.chain.string()});
+  if (!c.trust.empty())
+    cmd += " --trust " + shell_join({c.trust.string()});
+  if (!c.cipher_list.empty())
+    cmd += " --cipher " + shell_join({c.cipher_list});
   return cmd;
 }
 
@@ -25,9 +29,11 @@ public:
   explicit LocalServerRun(const TlsConfig& config)
       : server_(std::make_unique<LocalServer>(config)),
         result_(std::async(std::launch::async, [this] { return server_->serve_one(); })) {
-    command_ = "tlsmatrix serve --once --port " + std::to_string(server_->port()) + common_flags(config) +
-               " --client-auth " + std::string(to_string(config.client_auth));
-    if (config.crl_check) command_ += " --crl " + shell_join({config.trust.string()});
+    command_ = "tlsmatrix serve --once --port " + std::to_string(server_->port()) +
+               common_flags(config) + " --client-auth " +
+               std::string(to_string(config.client_auth));
+    if (config.crl_check)
+      command_ += " --crl " + shell_join({config.trust.string()});
   }
   std::string command_line() const override { return command_; }
   ~LocalServerRun() override {
@@ -58,8 +64,9 @@ public:
     info_.name = "local";
     info_.description = "tlsmatrix's own endpoints on libssl (tlsmatrix serve / connect)";
     info_.client = info_.server = true;
-    info_.capabilities = {"tls1.2", "tls1.3", "client_cert", "sni", "hostname_check", "crl_check",
-                          "keylog", "rsa_kx", "no_verify", "chain_order", "http"};
+    info_.capabilities = {"tls1.2",         "tls1.3",      "client_cert", "sni",
+                          "hostname_check", "crl_check",   "keylog",      "rsa_kx",
+                          "no_verify",      "chain_order", "http"};
     info_.version = OPENSSL_VERSION_TEXT;
   }
   const PeerInfo& info() const override { return info_; }
@@ -69,7 +76,8 @@ public:
   ClientRun run_client(const TlsConfig& config, std::uint16_t port, const CaseContext&) override {
     std::string cmd = "tlsmatrix connect 127.0.0.1:" + std::to_string(port) + common_flags(config) +
                       " --server-name " + shell_join({config.server_name});
-    if (!config.verify) cmd += " --no-verify";
+    if (!config.verify)
+      cmd += " --no-verify";
     return {run_local_client(config, "127.0.0.1", port), cmd};
   }
 
@@ -79,6 +87,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<Peer> make_local_peer() { return std::make_unique<LocalPeer>(); }
+std::unique_ptr<Peer> make_local_peer() {
+  return std::make_unique<LocalPeer>();
+}
 
 } // namespace harness

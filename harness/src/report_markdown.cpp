@@ -223,9 +223,10 @@ Section matrix(const report::RunView& v) {
                   pair_label(v.columns[i].client, v.columns[i].server) + " " + md(v.columns[i].tls);
     s.footer += "\n\n";
   }
-  s.footer += "✅ pass · 🟡 wrong reason · ❌ fail · ⏱️ timeout · 💥 harness error · ➖ "
-              "not "
-              "applicable\n\n";
+  s.footer +=
+      "✅ pass · 🟡 wrong reason · ❌ fail · ⏱️ timeout · 💥 harness error · ➖ "
+      "not "
+      "applicable\n\n";
   return s;
 }
 

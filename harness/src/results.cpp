@@ -22,29 +22,46 @@ using json = nlohmann::ordered_json;
 
 const char* mark(Grade g) {
   switch (g) {
-  case Grade::pass: return "ok";
-  case Grade::wrong_reason: return "WR";
-  case Grade::fail: return "XX";
-  case Grade::not_applicable: return "--";
-  case Grade::timeout: return "TO";
-  case Grade::harness_error: return "!!";
-  case Grade::flaky: return "FL";
-  case Grade::adapter_broken: return "AB";
-  case Grade::expected_failure: return "xf";
-  case Grade::unexpected_pass: return "UP";
-  case Grade::invalid: break;
+  case Grade::pass:
+    return "ok";
+  case Grade::wrong_reason:
+    return "WR";
+  case Grade::fail:
+    return "XX";
+  case Grade::not_applicable:
+    return "--";
+  case Grade::timeout:
+    return "TO";
+  case Grade::harness_error:
+    return "!!";
+  case Grade::flaky:
+    return "FL";
+  case Grade::adapter_broken:
+    return "AB";
+  case Grade::expected_failure:
+    return "xf";
+  case Grade::unexpected_pass:
+    return "UP";
+  case Grade::invalid:
+    break;
   }
   return "??";
 }
 
 const char* colour(Grade g) {
   switch (g) {
-  case Grade::pass: return "\033[32m";
-  case Grade::wrong_reason: return "\033[33m";
-  case Grade::not_applicable: return "\033[90m";
-  case Grade::flaky: return "\033[35m";
-  case Grade::expected_failure: return "\033[36m";
-  default: return "\033[31m";
+  case Grade::pass:
+    return "\033[32m";
+  case Grade::wrong_reason:
+    return "\033[33m";
+  case Grade::not_applicable:
+    return "\033[90m";
+  case Grade::flaky:
+    return "\033[35m";
+  case Grade::expected_failure:
+    return "\033[36m";
+  default:
+    return "\033[31m";
   }
 }
 
@@ -53,7 +70,8 @@ std::string paint(const std::string& text, Grade g, bool color) {
 }
 
 std::string pad(std::string s, std::size_t n) {
-  if (s.size() < n) s += std::string(n - s.size(), ' ');
+  if (s.size() < n)
+    s += std::string(n - s.size(), ' ');
   return s;
 }
 
@@ -73,7 +91,8 @@ json trace_json(const std::vector<wire::TraceEvent>& trace) {
     j["record_length"] = e.record_length;
     j["time_ms"] = static_cast<double>(e.time.count()) / 1000.0;
     j["decrypted"] = e.decrypted;
-    if (e.alert_level) j["level"] = *e.alert_level == 2 ? "fatal" : "warning";
+    if (e.alert_level)
+      j["level"] = *e.alert_level == 2 ? "fatal" : "warning";
     j["detail"] = e.detail;
     list.push_back(std::move(j));
   }
@@ -84,10 +103,12 @@ json trace_summary_json(const wire::HandshakeSummary& s) {
   json j;
   j["server_name"] = s.server_name;
   json offered = json::array();
-  for (auto v : s.offered_versions) offered.push_back(wire::version_name(v));
+  for (auto v : s.offered_versions)
+    offered.push_back(wire::version_name(v));
   j["offered_versions"] = offered;
   j["version"] = s.version ? json(wire::version_name(s.version)) : json(nullptr);
-  j["cipher_suite"] = s.cipher_suite ? json(wire::cipher_suite_name(s.cipher_suite)) : json(nullptr);
+  j["cipher_suite"] =
+      s.cipher_suite ? json(wire::cipher_suite_name(s.cipher_suite)) : json(nullptr);
   j["hello_retry_request"] = s.hello_retry_request;
   j["certificate_request"] = s.certificate_request;
   j["server_certificates"] = s.server_certificate_names;
@@ -107,12 +128,17 @@ json observation_json(const SideObservation& o) {
   j["error_text"] = o.error_text;
   json alerts = json::array();
   for (const auto& a : o.alerts)
-    alerts.push_back({{"direction", a.sent ? "sent" : "received"}, {"level", a.fatal ? "fatal" : "warning"},
-                      {"description", a.name()}, {"code", a.description}});
+    alerts.push_back({{"direction", a.sent ? "sent" : "received"},
+                      {"level", a.fatal ? "fatal" : "warning"},
+                      {"description", a.name()},
+                      {"code", a.description}});
   j["alerts"] = alerts;
-  if (!o.peer_identity.empty()) j["peer_identity"] = o.peer_identity;
-  if (!o.negotiated_version.empty()) j["version"] = o.negotiated_version;
-  if (!o.cipher.empty()) j["cipher"] = o.cipher;
+  if (!o.peer_identity.empty())
+    j["peer_identity"] = o.peer_identity;
+  if (!o.negotiated_version.empty())
+    j["version"] = o.negotiated_version;
+  if (!o.cipher.empty())
+    j["cipher"] = o.cipher;
   j["elapsed_ms"] = static_cast<double>(o.elapsed.count()) / 1000.0;
   return j;
 }
@@ -134,11 +160,14 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     pj["description"] = p->description;
     pj["version"] = p->version;
     pj["roles"] = json::array();
-    if (p->client) pj["roles"].push_back("client");
-    if (p->server) pj["roles"].push_back("server");
+    if (p->client)
+      pj["roles"].push_back("client");
+    if (p->server)
+      pj["roles"].push_back("server");
     pj["capabilities"] = std::vector<std::string>(p->capabilities.begin(), p->capabilities.end());
     pj["available"] = !p->unavailable;
-    if (p->unavailable) pj["unavailable"] = *p->unavailable;
+    if (p->unavailable)
+      pj["unavailable"] = *p->unavailable;
     peers[p->name] = pj;
   }
   j["peers"] = peers;
@@ -154,20 +183,26 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     c["client"] = r.spec.client->info().name;
     c["server"] = r.spec.server->info().name;
     json expect = {{"result", to_string(s.expect.result)}};
-    if (s.expect.by) expect["by"] = to_string(*s.expect.by);
-    if (!s.expect.reasons.empty()) expect["reasons"] = s.expect.reasons;
-    if (!s.expect.alerts.empty()) expect["alerts"] = s.expect.alerts;
+    if (s.expect.by)
+      expect["by"] = to_string(*s.expect.by);
+    if (!s.expect.reasons.empty())
+      expect["reasons"] = s.expect.reasons;
+    if (!s.expect.alerts.empty())
+      expect["alerts"] = s.expect.alerts;
     if (const Flow* f = expected_flow(s, r.spec.version)) {
       json steps = json::array();
-      for (const auto& step : f->steps) steps.push_back(step.text);
+      for (const auto& step : f->steps)
+        steps.push_back(step.text);
       expect["flow"] = steps;
     }
     c["expect"] = expect;
-    c["observation"] = {{"client", observation_json(r.client)}, {"server", observation_json(r.server)}};
+    c["observation"] = {{"client", observation_json(r.client)},
+                        {"server", observation_json(r.server)}};
     json v;
     v["grade"] = to_string(r.verdict.grade);
     v["reason"] = r.verdict.reason;
-    v["rejected_by"] = r.verdict.rejected_by ? json(to_string(*r.verdict.rejected_by)) : json(nullptr);
+    v["rejected_by"] =
+        r.verdict.rejected_by ? json(to_string(*r.verdict.rejected_by)) : json(nullptr);
     v["alert"] = r.verdict.alert.empty() ? json(nullptr) : json(r.verdict.alert);
     v["alert_from"] = r.verdict.alert_from ? json(to_string(*r.verdict.alert_from)) : json(nullptr);
     v["detail"] = r.verdict.detail;
@@ -177,22 +212,29 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
       v["expectation"] = {{"reason", r.verdict.expectation},
                           {"entry", r.verdict.expectation_ref},
                           {"original_detail", r.verdict.detail}};
-      v["detail"] = detail_with_expectation(std::string(to_string(r.verdict.grade)), std::string(to_string(*r.verdict.original)), r.verdict.expectation,
-                                            r.verdict.expectation_ref, r.verdict.detail);
+      v["detail"] = detail_with_expectation(
+          std::string(to_string(r.verdict.grade)), std::string(to_string(*r.verdict.original)),
+          r.verdict.expectation, r.verdict.expectation_ref, r.verdict.detail);
     }
     c["verdict"] = v;
     c["elapsed_ms"] = static_cast<double>(r.elapsed.count()) / 1000.0;
     c["trace"] = trace_json(r.trace);
-    if (r.trace_summary) c["trace_summary"] = trace_summary_json(*r.trace_summary);
-    if (!r.trace_note.empty()) c["trace_note"] = r.trace_note;
+    if (r.trace_summary)
+      c["trace_summary"] = trace_summary_json(*r.trace_summary);
+    if (!r.trace_note.empty())
+      c["trace_note"] = r.trace_note;
     if (!r.dir.empty()) {
       c["logs"] = {{"dir", r.dir.string()}};
-      for (const char* f : {"server.out", "server.err", "client.out", "client.err", "server.keylog", "client.keylog", "case.pcapng"})
-        if (fs::exists(r.dir / f)) c["logs"][f] = (r.dir / f).string();
+      for (const char* f : {"server.out", "server.err", "client.out", "client.err", "server.keylog",
+                            "client.keylog", "case.pcapng"})
+        if (fs::exists(r.dir / f))
+          c["logs"][f] = (r.dir / f).string();
     }
     json rep = json::object();
-    if (!r.reproduce_server.empty()) rep["server"] = r.reproduce_server;
-    if (!r.reproduce_client.empty()) rep["client"] = r.reproduce_client;
+    if (!r.reproduce_server.empty())
+      rep["server"] = r.reproduce_server;
+    if (!r.reproduce_client.empty())
+      rep["client"] = r.reproduce_client;
     c["reproduce"] = rep;
     list.push_back(c);
   }
@@ -207,7 +249,8 @@ std::map<std::string, int> totals(const std::vector<CaseResult>& cases) {
   for (const auto g : {Grade::pass, Grade::wrong_reason, Grade::fail, Grade::not_applicable,
                        Grade::timeout, Grade::harness_error})
     t[std::string(to_string(g))] = 0;
-  for (const auto& r : cases) ++t[std::string(to_string(r.verdict.grade))];
+  for (const auto& r : cases)
+    ++t[std::string(to_string(r.verdict.grade))];
   return t;
 }
 
@@ -219,26 +262,32 @@ void write_results(const fs::path& run_dir, const json& results) {
   std::error_code ec;
   fs::remove(tmp, ec);
   fs::create_directory_symlink(run_dir.filename(), tmp, ec);
-  if (!ec) fs::rename(tmp, root / "latest", ec);
+  if (!ec)
+    fs::rename(tmp, root / "latest", ec);
   if (ec) {
     fs::remove(tmp, ec);
-    throw tlsmatrix::Error(tlsmatrix::Errc::io, "cannot update " + (root / "latest").string() + ": " + ec.message());
+    throw tlsmatrix::Error(tlsmatrix::Errc::io,
+                           "cannot update " + (root / "latest").string() + ": " + ec.message());
   }
 }
 
 std::string case_line(const CaseResult& r, bool color) {
   std::string g(to_string(r.verdict.grade));
-  for (auto& ch : g) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (auto& ch : g)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   char ms[32];
   std::snprintf(ms, sizeof ms, "%6.0f ms", static_cast<double>(r.elapsed.count()) / 1000.0);
-  std::string line = paint(pad(g.size() >= 14 ? g + " " : g, 14), r.verdict.grade, color) + pad(r.spec.id, 60) + " " + ms;
+  std::string line = paint(pad(g.size() >= 14 ? g + " " : g, 14), r.verdict.grade, color) +
+                     pad(r.spec.id, 60) + " " + ms;
   if (r.verdict.original)
     line += "  " + detail_with_expectation(std::string(to_string(r.verdict.grade)),
                                            std::string(to_string(*r.verdict.original)),
                                            r.verdict.expectation, r.verdict.expectation_ref,
                                            r.verdict.detail);
-  else if (r.verdict.grade != Grade::pass) line += "  " + r.verdict.detail;
-  else if (!r.verdict.reason.empty()) line += "  " + r.verdict.reason;
+  else if (r.verdict.grade != Grade::pass)
+    line += "  " + r.verdict.detail;
+  else if (!r.verdict.reason.empty())
+    line += "  " + r.verdict.reason;
   return line;
 }
 
@@ -249,16 +298,20 @@ std::string render_matrix(const std::vector<CaseResult>& cases, bool color) {
     const std::string row = r.spec.scenario->id;
     const std::string col = r.spec.client->info().name + ">" + r.spec.server->info().name + " " +
                             std::string(to_string(r.spec.version));
-    if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
-    if (std::find(cols.begin(), cols.end(), col) == cols.end()) cols.push_back(col);
+    if (std::find(rows.begin(), rows.end(), row) == rows.end())
+      rows.push_back(row);
+    if (std::find(cols.begin(), cols.end(), col) == cols.end())
+      cols.push_back(col);
     cell[{row, col}] = r.verdict.grade;
   }
   std::size_t width = 8;
-  for (const auto& row : rows) width = std::max(width, row.size() + 1);
+  for (const auto& row : rows)
+    width = std::max(width, row.size() + 1);
   std::string out;
   // Column headers, numbered, with a legend below (peer pairs are too wide for one line).
   out += pad("", width);
-  for (std::size_t i = 0; i < cols.size(); ++i) out += pad(std::to_string(i + 1), 4);
+  for (std::size_t i = 0; i < cols.size(); ++i)
+    out += pad(std::to_string(i + 1), 4);
   out += "\n";
   for (const auto& row : rows) {
     out += pad(row, width);
@@ -269,11 +322,14 @@ std::string render_matrix(const std::vector<CaseResult>& cases, bool color) {
     out += "\n";
   }
   out += "\ncolumns (client>server tls):";
-  for (std::size_t i = 0; i < cols.size(); ++i) out += (i % 4 == 0 ? "\n  " : "   ") + pad(std::to_string(i + 1) + " " + cols[i], 24);
-  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness error, FL flaky, AB adapter broken, xf expected failure, UP unexpected pass\n";
+  for (std::size_t i = 0; i < cols.size(); ++i)
+    out += (i % 4 == 0 ? "\n  " : "   ") + pad(std::to_string(i + 1) + " " + cols[i], 24);
+  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness "
+         "error, FL flaky, AB adapter broken, xf expected failure, UP unexpected pass\n";
   std::string t;
   for (const auto& [grade, n] : totals(cases))
-    if (n) t += (t.empty() ? "" : ", ") + std::to_string(n) + " " + grade;
+    if (n)
+      t += (t.empty() ? "" : ", ") + std::to_string(n) + " " + grade;
   out += "totals: " + std::to_string(cases.size()) + " cases: " + t + "\n";
   return out;
 }

@@ -5,17 +5,17 @@
 #include <condition_variable>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "harness/pcapng.hpp"
 #include "harness/relay.hpp"
 #include "pki/certificate.hpp"
-#include "server_pool.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
+#include "server_pool.hpp"
 
 namespace harness {
 namespace {
@@ -53,27 +53,35 @@ public:
   // may carry CRLs, and that is the one way every OpenSSL-based peer takes several of them.
   fs::path trust(const std::vector<std::string>& anchors, bool with_crls = false) {
     std::string name = "trust";
-    for (const auto& a : anchors) name += "-" + a;
-    if (with_crls) name += "+crls";
+    for (const auto& a : anchors)
+      name += "-" + a;
+    if (with_crls)
+      name += "+crls";
     return file(name + ".pem", [&] {
       std::string pem;
-      for (const auto& a : anchors) pem += pki::read_file(pki_.cert(a));
-      if (with_crls) pem += pki::read_file(pki_.crls());
+      for (const auto& a : anchors)
+        pem += pki::read_file(pki_.cert(a));
+      if (with_crls)
+        pem += pki::read_file(pki_.crls());
       return pem;
     });
   }
 
   // The intermediates an endpoint sends after its leaf, in the given shape ("" = none).
   fs::path intermediates(const std::string& entity, ChainShape shape) {
-    if (shape == ChainShape::leaf_only) return {};
+    if (shape == ChainShape::leaf_only)
+      return {};
     const std::string text = pki::read_file(pki_.chain(entity));
     auto certs = pki::Certificate::all_from_pem(text, pki_.chain(entity).string());
-    if (certs.size() <= 1) return {};
+    if (certs.size() <= 1)
+      return {};
     certs.erase(certs.begin());
-    if (shape == ChainShape::reversed) std::reverse(certs.begin(), certs.end());
+    if (shape == ChainShape::reversed)
+      std::reverse(certs.begin(), certs.end());
     return file(entity + "." + std::string(to_string(shape)) + ".pem", [&] {
       std::string pem;
-      for (const auto& c : certs) pem += c.pem();
+      for (const auto& c : certs)
+        pem += c.pem();
       return pem;
     });
   }
@@ -82,7 +90,8 @@ private:
   template <class F> fs::path file(const std::string& name, F make) {
     std::lock_guard lock(mutex_);
     const fs::path path = dir_ / name;
-    if (made_.insert(name).second) pki::write_file_atomic(path, make());
+    if (made_.insert(name).second)
+      pki::write_file_atomic(path, make());
     return path;
   }
   const PkiDir& pki_;
@@ -93,7 +102,8 @@ private:
 
 std::string slug(std::string s) {
   for (auto& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      c = '_';
   return s;
 }
 
@@ -119,9 +129,11 @@ std::string case_keylog(const fs::path& dir, const fs::path& shared = {}) {
   std::string text;
   for (const fs::path& f : {dir / "client.keylog", dir / "server.keylog", shared}) {
     std::error_code ec;
-    if (f.empty() || !fs::exists(f, ec)) continue;
+    if (f.empty() || !fs::exists(f, ec))
+      continue;
     std::string part = read_text(f);
-    if (!part.empty() && part.back() != '\n') part += '\n';
+    if (!part.empty() && part.back() != '\n')
+      part += '\n';
     text += part;
   }
   return text;
@@ -135,7 +147,8 @@ const Recording& finish_relay(Relay& relay, std::chrono::milliseconds bound) {
   bool done = false;
   std::thread watchdog([&] {
     std::unique_lock lock(m);
-    if (!cv.wait_for(lock, bound, [&] { return done; })) relay.stop();
+    if (!cv.wait_for(lock, bound, [&] { return done; }))
+      relay.stop();
   });
   const Recording& rec = relay.wait();
   {
@@ -189,7 +202,8 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
   const PeerInfo& si = c.server->info();
   if (ci.unavailable || si.unavailable) {
     r.verdict.grade = Grade::not_applicable;
-    r.verdict.detail = ci.unavailable ? ci.name + ": " + *ci.unavailable : si.name + ": " + *si.unavailable;
+    r.verdict.detail =
+        ci.unavailable ? ci.name + ": " + *ci.unavailable : si.name + ": " + *si.unavailable;
     return r;
   }
   for (const auto& need : ci.needs_from_server)
@@ -215,7 +229,8 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
     if (s.server.client_auth != ClientAuth::none)
       server.trust = inputs.trust(s.server.trust, s.server.crl_check);
     server.crl_check = s.server.crl_check;
-    if (server.crl_check) server.crls = pki.crls();
+    if (server.crl_check)
+      server.crls = pki.crls();
     server.keylog = r.dir / "server.keylog";
     server.timeout = options.timeout;
 
@@ -246,25 +261,29 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
         pooled = run.get();
         server_run = std::move(run);
       }
-    if (!server_run) server_run = c.server->start_server(server, ctx);
+    if (!server_run)
+      server_run = c.server->start_server(server, ctx);
     r.reproduce_server = server_run->command_line();
     // The relay records the wire; if it cannot start, the client connects directly (then a
     // pooled server cannot tell the case's connection, so the relay is a must there).
     std::unique_ptr<Relay> relay;
     try {
       std::function<void(std::uint16_t)> on_upstream;
-      if (pooled) on_upstream = [pooled](std::uint16_t p) { pooled->upstream(p); };
+      if (pooled)
+        on_upstream = [pooled](std::uint16_t p) { pooled->upstream(p); };
       relay = std::make_unique<Relay>(server_run->port(),
                                       RelayOptions{options.timeout + std::chrono::seconds(2)},
                                       std::move(on_upstream));
     } catch (const std::exception& e) {
-      if (pooled) throw Error(Errc::io, std::string("relay (needed by a pooled server): ") + e.what());
+      if (pooled)
+        throw Error(Errc::io, std::string("relay (needed by a pooled server): ") + e.what());
       r.trace_note = std::string("relay: ") + e.what();
     }
     auto client_run = c.client->run_client(client, relay ? relay->port() : server_run->port(), ctx);
     r.client = std::move(client_run.observation);
     r.reproduce_client = std::move(client_run.command_line);
-    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     const auto left = std::max(std::chrono::milliseconds(500), options.timeout - spent);
     r.server = server_run->finish(left);
     r.verdict = grade_case(s, r.client, r.server);
@@ -275,15 +294,18 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
       } catch (const std::exception& e) {
         r.trace_note = std::string("relay: ") + e.what();
       }
-      if (rec) record_trace(r, *rec, options.pcap, pooled ? pooled->keylog() : fs::path());
+      if (rec)
+        record_trace(r, *rec, options.pcap, pooled ? pooled->keylog() : fs::path());
     }
     if (r.verdict.flow.empty() && expected_flow(s, c.version) != nullptr)
       grade_flow(s, c.version, nullptr, {}, false, r.trace_note, r.verdict);
   } catch (const Error& e) {
     r.verdict.grade = Grade::harness_error;
     r.verdict.detail = e.what();
-    if (r.client.outcome == Outcome::invalid) r.client = harness_side(ci.name, "");
-    if (r.server.outcome == Outcome::invalid) r.server = harness_side(si.name, e.what());
+    if (r.client.outcome == Outcome::invalid)
+      r.client = harness_side(ci.name, "");
+    if (r.server.outcome == Outcome::invalid)
+      r.server = harness_side(si.name, e.what());
   } catch (const std::exception& e) {
     r.verdict.grade = Grade::harness_error;
     r.verdict.detail = std::string("internal error: ") + e.what();
@@ -309,7 +331,8 @@ bool glob_match(std::string_view p, std::string_view t) {
       return false;
     }
   }
-  while (pi < p.size() && p[pi] == '*') ++pi;
+  while (pi < p.size() && p[pi] == '*')
+    ++pi;
   return pi == p.size();
 }
 
@@ -318,56 +341,70 @@ std::vector<CaseSpec> plan_cases(const std::vector<Scenario>& scenarios,
                                  const PlanOptions& options) {
   std::vector<Peer*> chosen;
   for (const auto& p : peers)
-    if (options.peers.empty() || std::find(options.peers.begin(), options.peers.end(), p->info().name) != options.peers.end())
+    if (options.peers.empty() || std::find(options.peers.begin(), options.peers.end(),
+                                           p->info().name) != options.peers.end())
       chosen.push_back(p.get());
   for (const auto& name : options.peers)
-    if (std::none_of(peers.begin(), peers.end(), [&](const auto& p) { return p->info().name == name; })) {
+    if (std::none_of(peers.begin(), peers.end(),
+                     [&](const auto& p) { return p->info().name == name; })) {
       std::string known;
-      for (const auto& p : peers) known += (known.empty() ? "" : ", ") + p->info().name;
-      throw Error(Errc::invalid_input, "--peers: unknown peer \"" + name + "\" (known: " + known + ")");
+      for (const auto& p : peers)
+        known += (known.empty() ? "" : ", ") + p->info().name;
+      throw Error(Errc::invalid_input,
+                  "--peers: unknown peer \"" + name + "\" (known: " + known + ")");
     }
   auto find = [&](const std::string& name) -> Peer* {
     for (auto* p : chosen)
-      if (p->info().name == name) return p;
+      if (p->info().name == name)
+        return p;
     return nullptr;
   };
 
   std::vector<std::pair<Peer*, Peer*>> pairs; // client, server
   auto add = [&](Peer* c, Peer* s) {
-    if (!c || !s || !c->info().client || !s->info().server) return;
-    if (std::find(pairs.begin(), pairs.end(), std::pair{c, s}) == pairs.end()) pairs.emplace_back(c, s);
+    if (!c || !s || !c->info().client || !s->info().server)
+      return;
+    if (std::find(pairs.begin(), pairs.end(), std::pair{c, s}) == pairs.end())
+      pairs.emplace_back(c, s);
   };
   if (options.cross) {
     for (auto* c : chosen)
-      for (auto* s : chosen) add(c, s);
+      for (auto* s : chosen)
+        add(c, s);
   } else {
     Peer* local = find("local");
     Peer* openssl = find("openssl");
     add(local, local);
     for (auto* p : chosen) {
-      if (p == local) continue;
+      if (p == local)
+        continue;
       add(p, local);
       add(local, p);
     }
     for (auto* p : chosen) {
-      if (p == local) continue;
+      if (p == local)
+        continue;
       add(openssl, p);
       add(p, openssl);
     }
     if (!local) // without our endpoints, fall back to every pair of the chosen peers
       for (auto* c : chosen)
-        for (auto* s : chosen) add(c, s);
+        for (auto* s : chosen)
+          add(c, s);
   }
 
   std::vector<CaseSpec> cases;
   for (const auto& s : scenarios) {
     for (auto v : s.tls) {
-      if (!options.versions.empty() && std::find(options.versions.begin(), options.versions.end(), v) == options.versions.end())
+      if (!options.versions.empty() &&
+          std::find(options.versions.begin(), options.versions.end(), v) == options.versions.end())
         continue;
       for (const auto& [c, sv] : pairs) {
-        CaseSpec spec{s.id + "/" + std::string(to_string(v)) + "/" + c->info().name + "->" + sv->info().name,
+        CaseSpec spec{s.id + "/" + std::string(to_string(v)) + "/" + c->info().name + "->" +
+                          sv->info().name,
                       &s, v, c, sv};
-        if (!options.filter.empty() && !glob_match(options.filter, spec.id)) continue;
+        if (!options.filter.empty() && !glob_match(options.filter, spec.id))
+          continue;
         cases.push_back(spec);
       }
     }
@@ -381,33 +418,39 @@ std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiD
   Inputs inputs(pki, options.run_dir / "inputs");
   // Declared before the workers: it outlives every case, and stops its servers at the end.
   std::optional<ServerPool> servers;
-  if (options.reuse_servers) servers.emplace(options.run_dir / "servers");
+  if (options.reuse_servers)
+    servers.emplace(options.run_dir / "servers");
   std::vector<std::optional<CaseResult>> results(cases.size());
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
   std::mutex progress_mutex;
-  const unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned jobs =
+      options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   auto worker = [&] {
     for (std::size_t i; !stop && (i = next.fetch_add(1)) < cases.size();) {
-      if (options.on_start) options.on_start(cases[i]);
+      if (options.on_start)
+        options.on_start(cases[i]);
       CaseResult r = run_one(cases[i], pki, inputs, options, servers ? &*servers : nullptr);
       if (stop && r.verdict.grade != Grade::pass && r.verdict.grade != Grade::not_applicable)
         continue; // killed by Ctrl-C: not a result
       std::lock_guard lock(progress_mutex);
       results[i] = std::move(r);
       ++done;
-      if (progress) progress(*results[i], done, cases.size());
+      if (progress)
+        progress(*results[i], done, cases.size());
     }
   };
   {
     // Worker threads live for the whole run: PR_SET_PDEATHSIG follows the thread that forked.
     std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < std::min<std::size_t>(jobs, cases.size()); ++t) pool.emplace_back(worker);
+    for (unsigned t = 1; t < std::min<std::size_t>(jobs, cases.size()); ++t)
+      pool.emplace_back(worker);
     worker();
   }
   std::vector<CaseResult> out;
   for (auto& r : results)
-    if (r) out.push_back(std::move(*r));
+    if (r)
+      out.push_back(std::move(*r));
   return out;
 }
 

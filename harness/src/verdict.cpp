@@ -10,7 +10,8 @@ namespace {
 
 std::string describe(const SideObservation& o) {
   std::string s(to_string(o.outcome));
-  if (!o.reason.empty()) s += " (" + o.reason + ")";
+  if (!o.reason.empty())
+    s += " (" + o.reason + ")";
   s += " at " + std::string(to_string(o.phase));
   return s;
 }
@@ -20,35 +21,57 @@ std::string describe(const SideObservation& o) {
 void find_alert(const SideObservation& client, const SideObservation& server, Verdict& v) {
   auto first = [](const SideObservation& o, bool sent) -> const AlertEvent* {
     for (const auto& a : o.alerts)
-      if (a.sent == sent && a.fatal && a.description != 0) return &a;
+      if (a.sent == sent && a.fatal && a.description != 0)
+        return &a;
     return nullptr;
   };
-  if (const auto* a = first(client, true)) { v.alert = a->name(); v.alert_from = Side::client; }
-  else if (const auto* b = first(server, true)) { v.alert = b->name(); v.alert_from = Side::server; }
-  else if (const auto* c = first(server, false)) { v.alert = c->name(); v.alert_from = Side::client; }
-  else if (const auto* d = first(client, false)) { v.alert = d->name(); v.alert_from = Side::server; }
+  if (const auto* a = first(client, true)) {
+    v.alert = a->name();
+    v.alert_from = Side::client;
+  } else if (const auto* b = first(server, true)) {
+    v.alert = b->name();
+    v.alert_from = Side::server;
+  } else if (const auto* c = first(server, false)) {
+    v.alert = c->name();
+    v.alert_from = Side::client;
+  } else if (const auto* d = first(client, false)) {
+    v.alert = d->name();
+    v.alert_from = Side::server;
+  }
 }
 
 } // namespace
 
 std::string_view to_string(Grade g) {
   switch (g) {
-  case Grade::pass: return "pass";
-  case Grade::wrong_reason: return "wrong_reason";
-  case Grade::fail: return "fail";
-  case Grade::not_applicable: return "not_applicable";
-  case Grade::timeout: return "timeout";
-  case Grade::harness_error: return "harness_error";
-  case Grade::flaky: return "flaky";
-  case Grade::adapter_broken: return "adapter_broken";
-  case Grade::expected_failure: return "expected_failure";
-  case Grade::unexpected_pass: return "unexpected_pass";
-  case Grade::invalid: break;
+  case Grade::pass:
+    return "pass";
+  case Grade::wrong_reason:
+    return "wrong_reason";
+  case Grade::fail:
+    return "fail";
+  case Grade::not_applicable:
+    return "not_applicable";
+  case Grade::timeout:
+    return "timeout";
+  case Grade::harness_error:
+    return "harness_error";
+  case Grade::flaky:
+    return "flaky";
+  case Grade::adapter_broken:
+    return "adapter_broken";
+  case Grade::expected_failure:
+    return "expected_failure";
+  case Grade::unexpected_pass:
+    return "unexpected_pass";
+  case Grade::invalid:
+    break;
   }
   return "invalid";
 }
 
-Verdict grade_case(const Scenario& s, const SideObservation& client, const SideObservation& server) {
+Verdict grade_case(const Scenario& s, const SideObservation& client,
+                   const SideObservation& server) {
   Verdict v;
   find_alert(client, server, v);
   const bool client_rejected = client.outcome == Outcome::rejected;
@@ -59,12 +82,15 @@ Verdict grade_case(const Scenario& s, const SideObservation& client, const SideO
     v.rejected_by = Side::client;
   else if (server_rejected)
     v.rejected_by = Side::server;
-  if (v.rejected_by) v.reason = (*v.rejected_by == Side::client ? client : server).reason;
+  if (v.rejected_by)
+    v.reason = (*v.rejected_by == Side::client ? client : server).reason;
 
-  const bool completed = client.outcome == Outcome::completed && server.outcome == Outcome::completed;
+  const bool completed =
+      client.outcome == Outcome::completed && server.outcome == Outcome::completed;
   // A server left waiting by a client that already failed is a consequence, not a timeout.
-  const bool any_timeout = client.outcome == Outcome::timeout ||
-                           (server.outcome == Outcome::timeout && client.outcome == Outcome::completed);
+  const bool any_timeout =
+      client.outcome == Outcome::timeout ||
+      (server.outcome == Outcome::timeout && client.outcome == Outcome::completed);
   const std::string sides = "client " + describe(client) + "; server " + describe(server);
 
   if (s.expect.result == ExpectedResult::accepted) {
@@ -85,7 +111,8 @@ Verdict grade_case(const Scenario& s, const SideObservation& client, const SideO
   const Side by = *s.expect.by;
   if (completed) {
     v.grade = Grade::fail;
-    v.detail = "expected the " + std::string(to_string(by)) + " to reject, but both sides completed";
+    v.detail =
+        "expected the " + std::string(to_string(by)) + " to reject, but both sides completed";
     return v;
   }
   if (!v.rejected_by) {
@@ -100,11 +127,13 @@ Verdict grade_case(const Scenario& s, const SideObservation& client, const SideO
                "), expected the " + std::string(to_string(by)) + ": " + sides;
     return v;
   }
-  const bool reason_ok = std::find(s.expect.reasons.begin(), s.expect.reasons.end(), v.reason) != s.expect.reasons.end();
+  const bool reason_ok = std::find(s.expect.reasons.begin(), s.expect.reasons.end(), v.reason) !=
+                         s.expect.reasons.end();
   if (!reason_ok) {
     v.grade = Grade::wrong_reason;
     std::string accepted;
-    for (const auto& r : s.expect.reasons) accepted += (accepted.empty() ? "" : ", ") + r;
+    for (const auto& r : s.expect.reasons)
+      accepted += (accepted.empty() ? "" : ", ") + r;
     v.detail = "rejected by the " + std::string(to_string(by)) + " for " + v.reason +
                ", expected " + accepted;
     return v;
@@ -126,7 +155,8 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
                 Verdict& v) {
   v.outcome_grade = v.grade;
   const Flow* flow = expected_flow(s, version);
-  if (flow == nullptr) return;
+  if (flow == nullptr)
+    return;
   const auto not_checked = [&](const std::string& why) {
     v.flow = "not checked: " + why;
     v.detail += (v.detail.empty() ? "" : "; ") + ("flow " + v.flow);
@@ -136,7 +166,8 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
     v.flow = "not checked: the case is " + std::string(to_string(v.grade));
     return;
   }
-  if (trace == nullptr) return not_checked("no trace" + (note.empty() ? "" : " (" + note + ")"));
+  if (trace == nullptr)
+    return not_checked("no trace" + (note.empty() ? "" : " (" + note + ")"));
   const auto tokens = flow_tokens(*trace, connection, version == TlsVersion::tls13);
   const FlowCheck check = check_flow(*flow, tokens);
   if (check.result == FlowResult::matched) {
@@ -170,7 +201,8 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
       flow_matches_per_direction(any_alert, tokens)) {
     v.flow = "alert differs: " + check.detail;
     // An alert the scenario's expect.alerts accepts was already judged there.
-    const bool accepted_alert = std::ranges::find(s.expect.alerts, v.alert) != s.expect.alerts.end();
+    const bool accepted_alert =
+        std::ranges::find(s.expect.alerts, v.alert) != s.expect.alerts.end();
     if (v.grade == Grade::pass && !accepted_alert) {
       v.grade = Grade::wrong_reason;
       v.detail = check.detail + " [" + v.detail + "]";

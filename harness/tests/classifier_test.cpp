@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "captured_output.hpp"
 #include "harness/peer.hpp"
 #include "harness/reasons.hpp"
-#include "captured_output.hpp"
 #include "support.hpp"
 
 namespace {
@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 using harness::Outcome;
 using harness::Phase;
 using harness::Side;
-
 
 const fs::path definition = testing_support::source_dir() / "harness/peers/openssl.json";
 
@@ -29,8 +28,8 @@ harness::SideObservation observe(const std::string& name, const std::string& tls
 struct Expected {
   const char* name;
   Side rejecting;
-  const char* reason;       // the rejecting side's canonical reason
-  int verify_error;         // X509_V_ERR_* on the rejecting side (0: none)
+  const char* reason; // the rejecting side's canonical reason
+  int verify_error;   // X509_V_ERR_* on the rejecting side (0: none)
 };
 
 class OpensslRejections : public ::testing::TestWithParam<std::tuple<Expected, const char*>> {};
@@ -49,7 +48,8 @@ TEST_P(OpensslRejections, RejectingSideAndReason) {
   EXPECT_NE(other.outcome, Outcome::rejected) << "only one side judged";
   // The side that did not judge heard a fatal alert from the one that did.
   bool alert = false;
-  for (const auto& a : other.alerts) alert |= !a.sent && a.fatal;
+  for (const auto& a : other.alerts)
+    alert |= !a.sent && a.fatal;
   EXPECT_TRUE(alert) << other.error_text;
 }
 
@@ -68,10 +68,11 @@ const Expected rejections[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Captured, OpensslRejections,
-                         ::testing::Combine(::testing::ValuesIn(rejections), ::testing::Values("1.2", "1.3")),
+                         ::testing::Combine(::testing::ValuesIn(rejections),
+                                            ::testing::Values("1.2", "1.3")),
                          [](const auto& param_info) {
-                           return testing_support::captured_case_name(std::get<0>(param_info.param).name,
-                                                                      std::get<1>(param_info.param));
+                           return testing_support::captured_case_name(
+                               std::get<0>(param_info.param).name, std::get<1>(param_info.param));
                          });
 
 TEST(OpensslClassifier, CompletedCasesOnBothSides) {
@@ -79,12 +80,15 @@ TEST(OpensslClassifier, CompletedCasesOnBothSides) {
     for (const char* name : {"one-way", "mutual"}) {
       const auto client = observe(name, tls, Side::client);
       const auto server = observe(name, tls, Side::server);
-      EXPECT_EQ(client.outcome, Outcome::completed) << name << " " << tls << ": " << client.error_text;
-      EXPECT_EQ(server.outcome, Outcome::completed) << name << " " << tls << ": " << server.error_text;
+      EXPECT_EQ(client.outcome, Outcome::completed)
+          << name << " " << tls << ": " << client.error_text;
+      EXPECT_EQ(server.outcome, Outcome::completed)
+          << name << " " << tls << ": " << server.error_text;
       EXPECT_EQ(client.phase, Phase::done);
     }
   }
-  EXPECT_EQ(observe("mutual", "1.3", Side::server).peer_identity, "/O=tlsmatrix/CN=tlsmatrix client");
+  EXPECT_EQ(observe("mutual", "1.3", Side::server).peer_identity,
+            "/O=tlsmatrix/CN=tlsmatrix client");
 }
 
 TEST(OpensslClassifier, Tls13ClientLearnsOfItsRejectionOnFirstRead) {
@@ -102,7 +106,8 @@ TEST(OpensslClassifier, SentAlertIsRecordedWithItsName) {
   const auto c = observe("server-expired", "1.3", Side::client);
   ASSERT_FALSE(c.alerts.empty());
   bool sent_expired = false;
-  for (const auto& a : c.alerts) sent_expired |= a.sent && a.name() == "certificate_expired";
+  for (const auto& a : c.alerts)
+    sent_expired |= a.sent && a.name() == "certificate_expired";
   EXPECT_TRUE(sent_expired);
 }
 

@@ -23,18 +23,21 @@ int processes_with(const std::string& token) {
   int n = 0;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
     std::ifstream in(e.path() / "cmdline", std::ios::binary);
     std::string cmd((std::istreambuf_iterator<char>(in)), {});
     std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-    if (cmd.find(token) != std::string::npos && cmd.find("gtest") == std::string::npos) ++n;
+    if (cmd.find(token) != std::string::npos && cmd.find("gtest") == std::string::npos)
+      ++n;
   }
   return n;
 }
 
 json case_by_id(const json& results, const std::string& id) {
   for (const auto& c : results.at("cases"))
-    if (c.at("id") == id) return c;
+    if (c.at("id") == id)
+      return c;
   ADD_FAILURE() << "no case " << id;
   return json::object();
 }
@@ -45,11 +48,12 @@ TEST(Faults, EachFaultIsARecordedResult) {
   ScratchDir dir;
   const auto started = std::chrono::steady_clock::now();
   const auto r = testing_support::run(
-      {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs", fault_peers.string(), "--peers",
-       "local,ghost,quitter,sleeper,mute", "--filter", "one-way/1.3/*", "--timeout", "2", "--jobs", "2",
-       "--out", (dir / "results").string()},
+      {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs",
+       fault_peers.string(), "--peers", "local,ghost,quitter,sleeper,mute", "--filter",
+       "one-way/1.3/*", "--timeout", "2", "--jobs", "2", "--out", (dir / "results").string()},
       "", std::chrono::seconds(60));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err; // some cases did not pass
   EXPECT_LT(seconds, 20.0) << "faults must be bounded by the case timeout";
   const auto results = json::parse(testing_support::read_text(dir / "results/latest/results.json"));
@@ -57,7 +61,8 @@ TEST(Faults, EachFaultIsARecordedResult) {
   EXPECT_EQ(case_by_id(results, "one-way/1.3/local->local").at("verdict").at("grade"), "pass");
   const auto ghost = case_by_id(results, "one-way/1.3/local->ghost");
   EXPECT_EQ(ghost.at("verdict").at("grade"), "not_applicable");
-  EXPECT_NE(ghost.at("verdict").at("detail").get<std::string>().find("not installed"), std::string::npos);
+  EXPECT_NE(ghost.at("verdict").at("detail").get<std::string>().find("not installed"),
+            std::string::npos);
   const auto quits = case_by_id(results, "one-way/1.3/local->quitter");
   EXPECT_EQ(quits.at("verdict").at("grade"), "harness_error");
   EXPECT_NE(quits.at("verdict").at("detail").get<std::string>().find("exited"), std::string::npos);
@@ -67,7 +72,8 @@ TEST(Faults, EachFaultIsARecordedResult) {
   EXPECT_EQ(quits_client.at("observation").at("client").at("reason"), "unmapped");
   const auto sleeper = case_by_id(results, "one-way/1.3/local->sleeper");
   EXPECT_EQ(sleeper.at("verdict").at("grade"), "harness_error");
-  EXPECT_NE(sleeper.at("verdict").at("detail").get<std::string>().find("did not become ready"), std::string::npos);
+  EXPECT_NE(sleeper.at("verdict").at("detail").get<std::string>().find("did not become ready"),
+            std::string::npos);
   const auto mute = case_by_id(results, "one-way/1.3/local->mute");
   EXPECT_EQ(mute.at("verdict").at("grade"), "timeout") << mute.at("verdict").at("detail");
   EXPECT_EQ(processes_with("tlsmatrix-fault-"), 0) << "a fault fixture outlived the run";
@@ -77,13 +83,25 @@ TEST(Faults, CtrlCSavesFinishedCasesAndLeavesNoProcess) {
   ScratchDir dir;
   harness::EventLoop loop;
   harness::ProcessSpec spec;
-  spec.argv = {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs", fault_peers.string(), "--peers",
-               "local,mute", "--filter", "one-way/1.3/*", "--timeout", "60", "--jobs", "1",
-               "--out", (dir / "results").string()};
+  spec.argv = {testing_support::tlsmatrix_binary(),
+               "run",
+               "--no-sanity",
+               "--peer-defs",
+               fault_peers.string(),
+               "--peers",
+               "local,mute",
+               "--filter",
+               "one-way/1.3/*",
+               "--timeout",
+               "60",
+               "--jobs",
+               "1",
+               "--out",
+               (dir / "results").string()};
   harness::Process run(loop, spec);
   // The first case (local->local) is reported; the second hangs on the mute server.
-  harness::Readiness first_case{harness::Readiness::Kind::stdout_marker, "one-way/1.3/local->local", 0,
-                                std::chrono::seconds(30)};
+  harness::Readiness first_case{harness::Readiness::Kind::stdout_marker, "one-way/1.3/local->local",
+                                0, std::chrono::seconds(30)};
   ASSERT_TRUE(run.wait_ready(first_case)) << run.out_so_far() << run.err_so_far();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (processes_with("tlsmatrix-fault-mute") == 0 && std::chrono::steady_clock::now() < deadline)
@@ -110,12 +128,13 @@ TEST(Faults, BusyPortIsRetriedOnAnotherPort) {
     "description": "fault fixture: port taken on the first attempt", "program": "/bin/sh",
     "roles": ["server"], "capabilities": ["tls1.2", "tls1.3"],
     "server": {"argv": ["-c", "if [ -e \"$0\" ]; then echo READY; exec sleep 600; else : > \"$0\"; echo 'connect: Address already in use'; exit 0; fi", ")" +
-                                                     state + R"(", "tlsmatrix-fault-busy"],
+                                                           state + R"(", "tlsmatrix-fault-busy"],
                "tls": {}, "ready": {"stdout": "READY"}, "port_busy": "Address already in use"}})");
-  const auto r = testing_support::run(
-      {testing_support::tlsmatrix_binary(), "run", "--no-sanity", "--peer-defs", (dir / "peers").string(), "--peers",
-       "local,busy", "--filter", "one-way/1.3/local->busy", "--timeout", "2", "--out", (dir / "results").string()},
-      "", std::chrono::seconds(30));
+  const auto r = testing_support::run({testing_support::tlsmatrix_binary(), "run", "--no-sanity",
+                                       "--peer-defs", (dir / "peers").string(), "--peers",
+                                       "local,busy", "--filter", "one-way/1.3/local->busy",
+                                       "--timeout", "2", "--out", (dir / "results").string()},
+                                      "", std::chrono::seconds(30));
   const auto results = json::parse(testing_support::read_text(dir / "results/latest/results.json"));
   const auto c = case_by_id(results, "one-way/1.3/local->busy");
   // It started on the second attempt; it is no TLS server, so the case itself cannot pass.

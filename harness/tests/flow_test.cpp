@@ -372,7 +372,9 @@ TEST(FlowGrade, OnlyTheAlertsNameDifferingIsAWrongReasonNotAFail) {
   auto s = scenario_with(refused_after_certificate);
   TraceBuilder t;
   t.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "Certificate");
-  t.msg('S', "ServerKeyExchange").msg('S', "ServerHelloDone").alert('C', 2, 46); // certificate_unknown
+  t.msg('S', "ServerKeyExchange")
+      .msg('S', "ServerHelloDone")
+      .alert('C', 2, 46); // certificate_unknown
   auto v = passed();
   v.alert = "certificate_unknown";
   harness::grade_flow(s, harness::TlsVersion::tls12, &t.events, t.tcp, true, "", v);

@@ -32,8 +32,9 @@ void check_contract(const json& results, const std::string& peer) {
 #define NO_RSA_KX(peer)                                                                            \
   {"one-way-rsa-kx", "1.2", peer, "local", "not_applicable", "", "", "", "no rsa_kx"},             \
       {"one-way-rsa-kx", "1.2", "local", peer, "not_applicable", "", "", "", "no rsa_kx"},         \
-      {"mutual-rsa-kx", "1.2", peer, "local", "not_applicable", "", "", "", "no rsa_kx"},          \
-      {"mutual-rsa-kx", "1.2", "local", peer, "not_applicable", "", "", "", "no rsa_kx"}
+      {"mutual-rsa-kx", "1.2", peer, "local", "not_applicable", "", "", "", "no rsa_kx"}, {        \
+    "mutual-rsa-kx", "1.2", "local", peer, "not_applicable", "", "", "", "no rsa_kx"               \
+  }
 
 class PythonPeer : public ::testing::Test {
 protected:
@@ -53,28 +54,38 @@ TEST_F(PythonPeer, DefaultSuitePassesInBothDirections) {
   check_matrix(*run_, "python", std::begin(python_differences), std::end(python_differences));
 }
 
-TEST_F(PythonPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "python"); }
+TEST_F(PythonPeer, ProgramFollowsTheContract) {
+  check_contract(run_->results(), "python");
+}
 
 // Node's tls closes a connection it refuses without an alert, as client and as server (PEERS.md
 // trap 7): our OpenSSL endpoint then sees an unexpected EOF, and the only alert of the exchange is
 // the decode_error OpenSSL 3 records for that EOF (its side, its own doing). Right reason, and the
 // stack's real alert behaviour: graded wrong_reason.
 #define NODE_NO_ALERT(scenario, client, server, from)                                              \
-  {scenario, "1.3", client, server, "wrong_reason", "", "decode_error", from,                      \
-   "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"}
+  {                                                                                                \
+    scenario, "1.3", client, server, "wrong_reason", "", "decode_error", from,                     \
+        "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"          \
+  }
 // TLS 1.2: Node's client even completes the handshake (ClientKeyExchange … Finished) with a server
 // it does not trust and only then closes: the wire deviates from the scenario's flow.
 #define NODE_COMPLETES_12(scenario)                                                                \
-  {scenario, "1.2", "node", "local", "fail", "", "decode_error", "server",                         \
-   "Node's client finishes the TLS 1.2 handshake before refusing (expect.flow mismatch)"}
+  {                                                                                                \
+    scenario, "1.2", "node", "local", "fail", "", "decode_error", "server",                        \
+        "Node's client finishes the TLS 1.2 handshake before refusing (expect.flow mismatch)"      \
+  }
 #define NODE_NO_ALERT_12(scenario, client, server, from)                                           \
-  {scenario, "1.2", client, server, "wrong_reason", "", "decode_error", from,                      \
-   "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"}
+  {                                                                                                \
+    scenario, "1.2", client, server, "wrong_reason", "", "decode_error", from,                     \
+        "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"          \
+  }
 // TLS 1.3: our client has finished its handshake and sent its request when the Node server closes;
 // it reads either the EOF (decode_error recorded, as above) or a reset (no alert at all: pass).
 #define NODE_CLOSE_RACE_13(scenario)                                                               \
-  {scenario, "1.3", "local", "node", "wrong_reason", "", "decode_error", "client",                  \
-   "Node closes without an alert (trap 7); our client reads the EOF or a reset", true}
+  {                                                                                                \
+    scenario, "1.3", "local", "node", "wrong_reason", "", "decode_error", "client",                \
+        "Node closes without an alert (trap 7); our client reads the EOF or a reset", true         \
+  }
 const KnownDifference node_differences[] = {
     NODE_NO_ALERT("server-untrusted-root", "node", "local", "server"),
     NODE_COMPLETES_12("server-untrusted-root"),
@@ -123,19 +134,24 @@ TEST_F(NodePeer, DefaultSuitePassesExceptKnownDifferences) {
   check_matrix(*run_, "node", std::begin(node_differences), std::end(node_differences));
 }
 
-TEST_F(NodePeer, ProgramFollowsTheContract) { check_contract(run_->results(), "node"); }
+TEST_F(NodePeer, ProgramFollowsTheContract) {
+  check_contract(run_->results(), "node");
+}
 
 // Go withholds a client certificate whose issuer is not among the server's CertificateRequest CAs
 // (PEERS.md trap 6): "untrusted client certificate" becomes "no client certificate" on the wire.
 const KnownDifference go_differences[] = {
     NO_RSA_KX("go"),
     {"client-untrusted-root", "1.2", "go", "local", "wrong_reason", "no_client_cert",
-     "handshake_failure", "server", "Go withholds a client certificate the server's CA list does not name"},
+     "handshake_failure", "server",
+     "Go withholds a client certificate the server's CA list does not name"},
     {"client-untrusted-root", "1.3", "go", "local", "wrong_reason", "no_client_cert",
      "certificate_required", "server",
      "Go withholds a client certificate the server's CA list does not name"},
-    {"client-revoked", "", "go", "local", "not_applicable", "", "", "", "crypto/tls checks no CRLs"},
-    {"client-revoked", "", "local", "go", "not_applicable", "", "", "", "crypto/tls checks no CRLs"},
+    {"client-revoked", "", "go", "local", "not_applicable", "", "", "",
+     "crypto/tls checks no CRLs"},
+    {"client-revoked", "", "local", "go", "not_applicable", "", "", "",
+     "crypto/tls checks no CRLs"},
 };
 
 class GoPeer : public ::testing::Test {
@@ -154,7 +170,9 @@ TEST_F(GoPeer, DefaultSuitePassesExceptKnownDifferences) {
   check_matrix(*run_, "go", std::begin(go_differences), std::end(go_differences));
 }
 
-TEST_F(GoPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "go"); }
+TEST_F(GoPeer, ProgramFollowsTheContract) {
+  check_contract(run_->results(), "go");
+}
 
 // Java, like Go, withholds a client certificate whose issuer is not among the server's
 // CertificateRequest CAs (PEERS.md trap 6). Hand-checked on the wire: no Certificate content from
@@ -185,7 +203,9 @@ TEST_F(JavaPeer, DefaultSuitePassesExceptKnownDifferences) {
   check_matrix(*run_, "java", std::begin(java_differences), std::end(java_differences));
 }
 
-TEST_F(JavaPeer, ProgramFollowsTheContract) { check_contract(run_->results(), "java"); }
+TEST_F(JavaPeer, ProgramFollowsTheContract) {
+  check_contract(run_->results(), "java");
+}
 
 TEST_F(JavaPeer, ChecksTheHostnameAndRevocation) {
   // Endpoint identification is on (PEERS.md trap 14) and PKIX checks the CRLs: both are Java's

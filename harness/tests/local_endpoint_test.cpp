@@ -801,14 +801,15 @@ TEST_P(EndpointCli, ConnectTracePrintsTheLadder) {
                   "require", "--tls", tls, "--once"});
   const auto ready = srv.wait_line("READY ", 10s);
   ASSERT_TRUE(ready) << srv.output();
-  const auto r = testing_support::run({bin, "connect", "127.0.0.1:" + ready->substr(6), "--pki",
-                                       pki_.string(), "--identity", "client", "--tls", tls,
-                                       "--trace"},
-                                      {}, 20s);
+  const auto r =
+      testing_support::run({bin, "connect", "127.0.0.1:" + ready->substr(6), "--pki", pki_.string(),
+                            "--identity", "client", "--tls", tls, "--trace"},
+                           {}, 20s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("outcome   completed"), std::string::npos) << r.out;
-  std::vector<std::string> order = {" ClientHello -", "- ServerHello ", "- CertificateRequest ",
-                                    " Certificate -", " CertificateVerify -", " Finished -"};
+  std::vector<std::string> order = {" ClientHello -",        "- ServerHello ",
+                                    "- CertificateRequest ", " Certificate -",
+                                    " CertificateVerify -",  " Finished -"};
   if (tls13())
     order.insert(order.begin() + 2, "- EncryptedExtensions ");
   else

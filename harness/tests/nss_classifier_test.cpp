@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "harness/peer.hpp"
 #include "captured_output.hpp"
+#include "harness/peer.hpp"
 #include "support.hpp"
 
 namespace {
@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 using harness::Outcome;
 using harness::Phase;
 using harness::Side;
-
 
 const fs::path data = testing_support::source_dir() / "harness/tests/data/nss";
 const fs::path definition = testing_support::source_dir() / "harness/peers/nss.json";
@@ -65,13 +64,12 @@ const Expected rejections[] = {
     {"client-revoked", Side::server, "revoked", "certificate_revoked"},
 };
 
-
 INSTANTIATE_TEST_SUITE_P(Captured, NssRejections,
                          ::testing::Combine(::testing::ValuesIn(rejections),
                                             ::testing::Values("1.2", "1.3")),
                          [](const auto& param_info) {
-                           return testing_support::captured_case_name(std::get<0>(param_info.param).name,
-                                             std::get<1>(param_info.param));
+                           return testing_support::captured_case_name(
+                               std::get<0>(param_info.param).name, std::get<1>(param_info.param));
                          });
 
 TEST(NssClassifier, MissingClientCertificateIsTheServersRejection) {

@@ -1,5 +1,6 @@
 // Shared by the per-peer integration tests: run `tlsmatrix run --peers local,<peer>` once and check
-// its matrix against the stack's known differences (peers_integration_test.cpp, langs_integration_test.cpp).
+// its matrix against the stack's known differences (peers_integration_test.cpp,
+// langs_integration_test.cpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -75,7 +76,7 @@ private:
 };
 
 inline const KnownDifference* known(const json& c, const KnownDifference* begin,
-                             const KnownDifference* end) {
+                                    const KnownDifference* end) {
   for (auto* d = begin; d != end; ++d)
     if (c.at("scenario") == d->scenario && (!*d->tls || c.at("tls") == d->tls) &&
         c.at("client") == d->client && c.at("server") == d->server)
@@ -90,7 +91,7 @@ inline std::string str(const json& v) {
 // Every case passes, or is a known difference reported exactly as documented; each known
 // difference shows up (a stack that changed its behaviour must be noticed, not silently pass).
 inline void check_matrix(const PeerRun& run, const std::string& peer, const KnownDifference* begin,
-                  const KnownDifference* end) {
+                         const KnownDifference* end) {
   ASSERT_FALSE(run.results().is_null()) << run.command().out << run.command().err;
   const json& r = run.results();
   EXPECT_TRUE(r.at("peers").at(peer).at("available").get<bool>());
@@ -121,7 +122,8 @@ inline void check_matrix(const PeerRun& run, const std::string& peer, const Know
         << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
   // Every scenario × its versions × the default pairs (local→local, peer→local, local→peer).
   std::size_t expected = 0;
-  for (const auto& s : harness::load_scenarios(testing_support::source_dir() / "scenarios", nullptr))
+  for (const auto& s :
+       harness::load_scenarios(testing_support::source_dir() / "scenarios", nullptr))
     expected += 3 * s.tls.size();
   EXPECT_EQ(r.at("cases").size(), expected);
   for (const std::string tls : {"1.2", "1.3"})
@@ -143,7 +145,6 @@ inline bool has_alert(const json& side, const std::string& direction, const std:
   return false;
 }
 
-
 // For a client-only peer (botan, curl): every case of <peer>->local passes, is a known difference
 // reported as documented, or is not_applicable for one of the documented capability reasons
 // (each of which must show up); the suite has local->local and <peer>->local for both versions.
@@ -164,7 +165,8 @@ inline void check_client_matrix(const PeerRun& run, const std::string& peer,
     }
     if (const auto* d = known(c, begin, end)) {
       ++seen[d];
-      EXPECT_EQ(v.at("grade"), d->grade) << c.at("id") << ": " << v.at("detail") << " (" << d->why << ")";
+      EXPECT_EQ(v.at("grade"), d->grade)
+          << c.at("id") << ": " << v.at("detail") << " (" << d->why << ")";
       if (*d->reason) {
         EXPECT_EQ(str(v.at("reason")), d->reason) << c.at("id");
       }
@@ -180,7 +182,8 @@ inline void check_client_matrix(const PeerRun& run, const std::string& peer,
           documented = true;
           ++na_seen[why];
         }
-      EXPECT_TRUE(documented) << c.at("id") << ": not_applicable for an undocumented reason: " << detail;
+      EXPECT_TRUE(documented) << c.at("id")
+                              << ": not_applicable for an undocumented reason: " << detail;
       continue;
     }
     passed += c.at("client") == peer;
@@ -195,7 +198,8 @@ inline void check_client_matrix(const PeerRun& run, const std::string& peer,
     EXPECT_GT(na_seen[why], 0) << "documented not_applicable reason never seen: " << why;
   // Every scenario × its versions × (local→local, peer→local).
   std::size_t versions = 0;
-  for (const auto& s : harness::load_scenarios(testing_support::source_dir() / "scenarios", nullptr))
+  for (const auto& s :
+       harness::load_scenarios(testing_support::source_dir() / "scenarios", nullptr))
     versions += s.tls.size();
   EXPECT_EQ(r.at("cases").size(), 2 * versions);
   EXPECT_EQ(peer_cases, static_cast<int>(versions));

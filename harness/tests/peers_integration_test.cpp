@@ -41,7 +41,6 @@ const KnownDifference nss_differences[] = {
      "NSS does not send a client certificate unfit for client authentication"},
 };
 
-
 class GnutlsPeer : public ::testing::Test {
 protected:
   static void SetUpTestSuite() { run_ = new PeerRun("gnutls"); }
@@ -164,9 +163,11 @@ PeerRun* BotanPeer::run_ = nullptr;
 // PEERS.md trap 11 on the wire: tls_client prints its verdict on the server's certificate and
 // carries on (ClientKeyExchange, Finished, its request), so the client's refusal is in its output
 // and the flow (which expects the client's alert after the server's Certificate) does not match.
-#define BOTAN_CARRIES_ON(scenario, reason)                                                        \
-  {scenario, "1.2", "botan", "local", "fail", reason, "", "",                                     \
-   "tls_client reports the refusal but finishes the handshake (trap 11)"}
+#define BOTAN_CARRIES_ON(scenario, reason)                                                         \
+  {                                                                                                \
+    scenario, "1.2", "botan", "local", "fail", reason, "", "",                                     \
+        "tls_client reports the refusal but finishes the handshake (trap 11)"                      \
+  }
 const KnownDifference botan_differences[] = {
     BOTAN_CARRIES_ON("server-untrusted-root", "unknown_ca"),
     BOTAN_CARRIES_ON("server-expired", "expired"),
@@ -248,11 +249,11 @@ TEST_F(CurlPeer, ServerWithoutHttpIsNotApplicable) {
         a = (harness::default_peers_dir() / "../peer-programs/tlspeer.py").string();
   testing_support::write_text(defs / "plain.json", d.dump());
   ScratchDir out;
-  const auto r = testing_support::run(
-      {testing_support::tlsmatrix_binary(), "run", "--peers", "local,curl,plain", "--cross",
-       "--peer-defs", defs.path().string(), "--filter", "one-way/1.3/curl->*", "--out",
-       (out / "results").string()},
-      "", std::chrono::seconds(60));
+  const auto r =
+      testing_support::run({testing_support::tlsmatrix_binary(), "run", "--peers",
+                            "local,curl,plain", "--cross", "--peer-defs", defs.path().string(),
+                            "--filter", "one-way/1.3/curl->*", "--out", (out / "results").string()},
+                           "", std::chrono::seconds(60));
   const json results =
       json::parse(testing_support::read_text(out / "results" / "latest" / "results.json"));
   const json* plain = find_case(results, "one-way/1.3/curl->plain");

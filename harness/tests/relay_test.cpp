@@ -608,7 +608,8 @@ TEST_P(RelayTls, GarbageFromTheServerIsForwardedAndDecodedAsMalformed) {
   for (const auto& e : trace.events)
     if (e.direction == harness::wire::Direction::server_to_client) {
       EXPECT_EQ(e.kind, harness::wire::EventKind::malformed) << e.name << " " << e.detail;
-      malformed_from_server = malformed_from_server || e.kind == harness::wire::EventKind::malformed;
+      malformed_from_server =
+          malformed_from_server || e.kind == harness::wire::EventKind::malformed;
     }
   EXPECT_TRUE(malformed_from_server);
 }

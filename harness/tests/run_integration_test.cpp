@@ -22,7 +22,8 @@ protected:
          "--out", (*dir_ / "results").string()},
         "", std::chrono::seconds(240)));
     const fs::path latest = *dir_ / "results" / "latest" / "results.json";
-    if (fs::exists(latest)) results_ = new json(json::parse(testing_support::read_text(latest)));
+    if (fs::exists(latest))
+      results_ = new json(json::parse(testing_support::read_text(latest)));
   }
   static void TearDownTestSuite() {
     delete results_;
@@ -41,10 +42,12 @@ TEST_F(DefaultSuite, EveryCasePasses) {
   ASSERT_NE(results_, nullptr) << run_->out << run_->err;
   EXPECT_EQ(run_->exit_code, 0) << run_->out << run_->err;
   const auto& cases = results_->at("cases");
-  // 16 scenarios × 2 versions × 4 pairs (local↔local, openssl→local, local→openssl, openssl↔openssl).
+  // 16 scenarios × 2 versions × 4 pairs (local↔local, openssl→local, local→openssl,
+  // openssl↔openssl).
   EXPECT_GE(cases.size(), 128u);
   for (const auto& c : cases)
-    EXPECT_EQ(c.at("verdict").at("grade"), "pass") << c.at("id") << ": " << c.at("verdict").at("detail");
+    EXPECT_EQ(c.at("verdict").at("grade"), "pass")
+        << c.at("id") << ": " << c.at("verdict").at("detail");
   EXPECT_EQ(results_->at("version"), 1);
   EXPECT_TRUE(results_->at("peers").at("openssl").at("available").get<bool>());
 }
@@ -55,8 +58,9 @@ TEST_F(DefaultSuite, EveryPairIsPresent) {
   for (const auto& c : results_->at("cases"))
     pairs.insert(c.at("client").get<std::string>() + ">" + c.at("server").get<std::string>() + " " +
                  c.at("tls").get<std::string>());
-  for (const char* p : {"local>local 1.2", "local>local 1.3", "openssl>local 1.2", "openssl>local 1.3",
-                        "local>openssl 1.2", "local>openssl 1.3", "openssl>openssl 1.2", "openssl>openssl 1.3"})
+  for (const char* p :
+       {"local>local 1.2", "local>local 1.3", "openssl>local 1.2", "openssl>local 1.3",
+        "local>openssl 1.2", "local>openssl 1.3", "openssl>openssl 1.2", "openssl>openssl 1.3"})
     EXPECT_TRUE(pairs.contains(p)) << p;
 }
 
@@ -65,7 +69,8 @@ std::string wire_alert(const fs::path& client_out, bool* client_sent) {
   static const std::regex line(R"((>>>|<<<) TLS [0-9.]+, Alert \[length \d+\], fatal ([a-z_]+))");
   const std::string text = testing_support::read_text(client_out);
   std::smatch m;
-  if (!std::regex_search(text, m, line)) return {};
+  if (!std::regex_search(text, m, line))
+    return {};
   *client_sent = m[1] == ">>>";
   return m[2];
 }
@@ -86,17 +91,21 @@ TEST_F(DefaultSuite, ReasonsAgreeWithTheWireAsSClientMsgShowsIt) {
   };
   int checked = 0;
   for (const auto& c : results_->at("cases")) {
-    if (c.at("client") != "openssl") continue;
+    if (c.at("client") != "openssl")
+      continue;
     for (const auto& check : checks) {
-      if (c.at("scenario") != check.scenario) continue;
+      if (c.at("scenario") != check.scenario)
+        continue;
       const auto& v = c.at("verdict");
       EXPECT_EQ(v.at("reason"), check.reason) << c.at("id");
       bool client_sent = false;
-      const std::string alert = wire_alert(c.at("logs").at("client.out").get<std::string>(), &client_sent);
+      const std::string alert =
+          wire_alert(c.at("logs").at("client.out").get<std::string>(), &client_sent);
       ASSERT_FALSE(alert.empty()) << c.at("id") << ": s_client -msg showed no fatal alert";
       EXPECT_EQ(client_sent, check.client_sends) << c.at("id");
-      EXPECT_EQ(v.at("alert"), alert) << c.at("id") << ": our verdict's alert differs from the wire";
-      const std::string wanted = *check.alert ? check.alert
+      EXPECT_EQ(v.at("alert"), alert)
+          << c.at("id") << ": our verdict's alert differs from the wire";
+      const std::string wanted = *check.alert           ? check.alert
                                  : c.at("tls") == "1.3" ? "certificate_required"
                                                         : "handshake_failure";
       EXPECT_EQ(alert, wanted) << c.at("id");
@@ -113,7 +122,8 @@ TEST_F(DefaultSuite, ResultsNameLogsAndReproduction) {
     EXPECT_TRUE(fs::is_directory(c.at("logs").at("dir").get<std::string>()));
     EXPECT_TRUE(c.at("reproduce").contains("client")) << c.at("id");
     if (c.at("server") == "openssl") {
-      EXPECT_NE(c.at("reproduce").at("server").get<std::string>().find("s_server"), std::string::npos);
+      EXPECT_NE(c.at("reproduce").at("server").get<std::string>().find("s_server"),
+                std::string::npos);
     }
   }
   EXPECT_TRUE(fs::is_symlink(*dir_ / "results" / "latest"));

@@ -8,7 +8,8 @@ namespace {
 
 using namespace harness;
 
-Scenario rejected_by(Side side, std::vector<std::string> reasons, std::vector<std::string> alerts = {}) {
+Scenario rejected_by(Side side, std::vector<std::string> reasons,
+                     std::vector<std::string> alerts = {}) {
   Scenario s;
   s.id = "s";
   s.expect.result = ExpectedResult::rejected;
@@ -32,13 +33,15 @@ TEST(Verdict, AcceptedNeedsBothSidesCompleted) {
   s.expect.result = ExpectedResult::accepted;
   EXPECT_EQ(grade_case(s, side(Outcome::completed), side(Outcome::completed)).grade, Grade::pass);
   // The TLS 1.3 trap: the client's handshake succeeded but the server refused it afterwards.
-  const auto v = grade_case(s, side(Outcome::error, "no_client_cert"), side(Outcome::rejected, "no_client_cert"));
+  const auto v = grade_case(s, side(Outcome::error, "no_client_cert"),
+                            side(Outcome::rejected, "no_client_cert"));
   EXPECT_EQ(v.grade, Grade::fail);
   EXPECT_EQ(v.rejected_by, Side::server);
 }
 
 TEST(Verdict, RightSideRightReasonPasses) {
-  const auto v = grade_case(rejected_by(Side::client, {"expired"}), side(Outcome::rejected, "expired", {{true, true, 45}}),
+  const auto v = grade_case(rejected_by(Side::client, {"expired"}),
+                            side(Outcome::rejected, "expired", {{true, true, 45}}),
                             side(Outcome::error, "expired", {{false, true, 45}}));
   EXPECT_EQ(v.grade, Grade::pass);
   EXPECT_EQ(v.reason, "expired");
@@ -47,29 +50,36 @@ TEST(Verdict, RightSideRightReasonPasses) {
 }
 
 TEST(Verdict, OtherReasonIsWrongReason) {
-  const auto v = grade_case(rejected_by(Side::client, {"expired"}), side(Outcome::rejected, "unknown_ca"), side(Outcome::error));
+  const auto v = grade_case(rejected_by(Side::client, {"expired"}),
+                            side(Outcome::rejected, "unknown_ca"), side(Outcome::error));
   EXPECT_EQ(v.grade, Grade::wrong_reason);
   EXPECT_NE(v.detail.find("unknown_ca"), std::string::npos);
 }
 
 TEST(Verdict, AlertOutsideTheAcceptedSetIsWrongReason) {
   const auto v = grade_case(rejected_by(Side::server, {"no_client_cert"}, {"certificate_required"}),
-                            side(Outcome::error, "", {{false, true, 40}}), side(Outcome::rejected, "no_client_cert", {{true, true, 40}}));
+                            side(Outcome::error, "", {{false, true, 40}}),
+                            side(Outcome::rejected, "no_client_cert", {{true, true, 40}}));
   EXPECT_EQ(v.grade, Grade::wrong_reason);
 }
 
 TEST(Verdict, WrongSideFails) {
-  const auto v = grade_case(rejected_by(Side::server, {"expired"}), side(Outcome::rejected, "expired"), side(Outcome::error));
+  const auto v = grade_case(rejected_by(Side::server, {"expired"}),
+                            side(Outcome::rejected, "expired"), side(Outcome::error));
   EXPECT_EQ(v.grade, Grade::fail);
 }
 
 TEST(Verdict, AcceptanceWhenRejectionExpectedFails) {
-  EXPECT_EQ(grade_case(rejected_by(Side::client, {"expired"}), side(Outcome::completed), side(Outcome::completed)).grade,
+  EXPECT_EQ(grade_case(rejected_by(Side::client, {"expired"}), side(Outcome::completed),
+                       side(Outcome::completed))
+                .grade,
             Grade::fail);
 }
 
 TEST(Verdict, NoJudgeAndATimeoutIsTimeout) {
-  EXPECT_EQ(grade_case(rejected_by(Side::client, {"expired"}), side(Outcome::timeout), side(Outcome::error)).grade,
+  EXPECT_EQ(grade_case(rejected_by(Side::client, {"expired"}), side(Outcome::timeout),
+                       side(Outcome::error))
+                .grade,
             Grade::timeout);
 }
 

@@ -19,7 +19,9 @@ namespace {
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
-[[noreturn]] void invalid(const std::string& message) { throw Error(Errc::invalid_input, message); }
+[[noreturn]] void invalid(const std::string& message) {
+  throw Error(Errc::invalid_input, message);
+}
 
 std::vector<std::pair<std::string, std::string>> split_subject(std::string_view subject,
                                                                std::string* error) {
@@ -60,7 +62,8 @@ std::vector<std::pair<std::string, std::string>> split_subject(std::string_view 
 ossl::X509NamePtr make_name(std::string_view subject) {
   std::string error;
   const auto rdns = split_subject(subject, &error);
-  if (!error.empty()) invalid("subject \"" + std::string(subject) + "\": " + error);
+  if (!error.empty())
+    invalid("subject \"" + std::string(subject) + "\": " + error);
   ossl::X509NamePtr name(X509_NAME_new());
   for (const auto& [attr, value] : rdns) {
     ossl::check(X509_NAME_add_entry_by_txt(name.get(), attr.c_str(), MBSTRING_UTF8,
@@ -79,13 +82,19 @@ std::string name_to_string(const X509_NAME* name) {
 }
 
 const EVP_MD* digest_by_name(std::string_view name, const PrivateKey& key) {
-  if (key.type() == KeyType::ed25519 || key.type() == KeyType::ed448) return nullptr; // intrinsic
-  if (name == "sha256") return EVP_sha256();
-  if (name == "sha384") return EVP_sha384();
-  if (name == "sha512") return EVP_sha512();
-  if (name == "sha1") return EVP_sha1();
+  if (key.type() == KeyType::ed25519 || key.type() == KeyType::ed448)
+    return nullptr; // intrinsic
+  if (name == "sha256")
+    return EVP_sha256();
+  if (name == "sha384")
+    return EVP_sha384();
+  if (name == "sha512")
+    return EVP_sha512();
+  if (name == "sha1")
+    return EVP_sha1();
   if (name == "md5") {
-    if (!is_rsa(key.type())) invalid("an MD5 signature needs an RSA signing key");
+    if (!is_rsa(key.type()))
+      invalid("an MD5 signature needs an RSA signing key");
     return EVP_md5();
   }
   invalid("unknown digest \"" + std::string(name) + "\"");
@@ -94,13 +103,15 @@ const EVP_MD* digest_by_name(std::string_view name, const PrivateKey& key) {
 // CIDR "10.0.0.0/8" → OpenSSL's "10.0.0.0/255.0.0.0" constraint form.
 std::optional<std::string> cidr_to_mask(std::string_view cidr) {
   const auto slash = cidr.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
+  if (slash == std::string_view::npos)
+    return std::nullopt;
   const std::string addr(cidr.substr(0, slash));
   int bits = -1;
   try {
     std::size_t used = 0;
     bits = std::stoi(std::string(cidr.substr(slash + 1)), &used);
-    if (used != cidr.size() - slash - 1) return std::nullopt;
+    if (used != cidr.size() - slash - 1)
+      return std::nullopt;
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -110,7 +121,8 @@ std::optional<std::string> cidr_to_mask(std::string_view cidr) {
   if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), buf) != 1 || bits < 0 || bits > total)
     return std::nullopt;
   unsigned char mask[16] = {};
-  for (int i = 0; i < bits; ++i) mask[i / 8] |= static_cast<unsigned char>(0x80 >> (i % 8));
+  for (int i = 0; i < bits; ++i)
+    mask[i / 8] |= static_cast<unsigned char>(0x80 >> (i % 8));
   char text[INET6_ADDRSTRLEN];
   inet_ntop(v6 ? AF_INET6 : AF_INET, mask, text, sizeof text);
   return addr + "/" + text;
@@ -119,7 +131,8 @@ std::optional<std::string> cidr_to_mask(std::string_view cidr) {
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
   for (const auto& item : items) {
-    if (!out.empty()) out += sep;
+    if (!out.empty())
+      out += sep;
     out += item;
   }
   return out;
@@ -149,10 +162,9 @@ void add_raw_extension(X509& cert, const RawExtension& raw) {
   ossl::Asn1OctetStringPtr value(ASN1_OCTET_STRING_new());
   ossl::check(ASN1_OCTET_STRING_set(value.get(), raw.der.data(), static_cast<int>(raw.der.size())),
               "extension value");
-  ossl::X509ExtensionPtr ext(
-      ossl::check_ptr(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical ? 1 : 0,
-                                                   value.get()),
-                      "creating extension " + raw.oid));
+  ossl::X509ExtensionPtr ext(ossl::check_ptr(
+      X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), raw.critical ? 1 : 0, value.get()),
+      "creating extension " + raw.oid));
   ossl::check(X509_add_ext(&cert, ext.get(), -1), "adding extension " + raw.oid);
 }
 
@@ -163,13 +175,16 @@ void set_time(ASN1_TIME* field, TimePoint t, std::string_view what) {
 }
 
 ossl::Asn1IntegerPtr make_serial(const Bytes& serial) {
-  if (serial.empty() || serial.size() > 20) invalid("a serial number has 1 to 20 bytes");
+  if (serial.empty() || serial.size() > 20)
+    invalid("a serial number has 1 to 20 bytes");
   ossl::BnPtr bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
   return ossl::Asn1IntegerPtr(
       ossl::check_ptr(BN_to_ASN1_INTEGER(bn.get(), nullptr), "encoding a serial number"));
 }
 
-std::shared_ptr<X509> share(X509* x) { return {x, &X509_free}; }
+std::shared_ptr<X509> share(X509* x) {
+  return {x, &X509_free};
+}
 
 void add_extensions(X509& cert, const CertificateSettings& s, const Certificate* issuer,
                     const PrivateKey& signing_key) {
@@ -181,7 +196,8 @@ void add_extensions(X509& cert, const CertificateSettings& s, const Certificate*
     const auto& bc = *s.basic_constraints;
     std::string v = bc.critical ? "critical," : "";
     v += bc.ca ? "CA:TRUE" : "CA:FALSE";
-    if (bc.path_len) v += ",pathlen:" + std::to_string(*bc.path_len);
+    if (bc.path_len)
+      v += ",pathlen:" + std::to_string(*bc.path_len);
     add_conf_extension(cert, ctx, NID_basic_constraints, v);
   }
   if (s.key_usage) {
@@ -193,7 +209,8 @@ void add_extensions(X509& cert, const CertificateSettings& s, const Certificate*
                        (s.extended_key_usage->critical ? "critical," : "") +
                            join(s.extended_key_usage->purposes, ","));
   }
-  if (s.subject_key_identifier) add_conf_extension(cert, ctx, NID_subject_key_identifier, "hash");
+  if (s.subject_key_identifier)
+    add_conf_extension(cert, ctx, NID_subject_key_identifier, "hash");
   // A self-signed root gets an AKI too (keyid:always), as most public roots do.
   // An issuer without a subjectKeyIdentifier (an X.509 v1 CA) leaves nothing to point at.
   const bool issuer_has_ski =
@@ -209,7 +226,8 @@ void add_extensions(X509& cert, const CertificateSettings& s, const Certificate*
         std::string value = n;
         if (n.starts_with("IP:")) {
           const auto mask = cidr_to_mask(std::string_view(n).substr(3));
-          if (!mask) invalid("name constraint \"" + n + "\": expected IP:address/prefix");
+          if (!mask)
+            invalid("name constraint \"" + n + "\": expected IP:address/prefix");
           value = "IP:" + *mask;
         }
         parts.push_back(std::string(kind) + ";" + value);
@@ -222,23 +240,28 @@ void add_extensions(X509& cert, const CertificateSettings& s, const Certificate*
   }
   if (!s.crl_distribution_points.empty()) {
     std::vector<std::string> uris;
-    for (const auto& u : s.crl_distribution_points) uris.push_back("URI:" + u);
+    for (const auto& u : s.crl_distribution_points)
+      uris.push_back("URI:" + u);
     add_conf_extension(cert, ctx, NID_crl_distribution_points, join(uris, ","));
   }
   if (!s.ocsp_urls.empty() || !s.ca_issuer_urls.empty()) {
     std::vector<std::string> items;
-    for (const auto& u : s.ocsp_urls) items.push_back("OCSP;URI:" + u);
-    for (const auto& u : s.ca_issuer_urls) items.push_back("caIssuers;URI:" + u);
+    for (const auto& u : s.ocsp_urls)
+      items.push_back("OCSP;URI:" + u);
+    for (const auto& u : s.ca_issuer_urls)
+      items.push_back("caIssuers;URI:" + u);
     add_conf_extension(cert, ctx, NID_info_access, join(items, ","));
   }
-  for (const auto& raw : s.extra_extensions) add_raw_extension(cert, raw);
+  for (const auto& raw : s.extra_extensions)
+    add_raw_extension(cert, raw);
 }
 
 std::string hex_colon(const unsigned char* data, std::size_t len) {
   static constexpr char digits[] = "0123456789ABCDEF";
   std::string out;
   for (std::size_t i = 0; i < len; ++i) {
-    if (i) out += ':';
+    if (i)
+      out += ':';
     out += digits[data[i] >> 4];
     out += digits[data[i] & 15];
   }
@@ -247,7 +270,8 @@ std::string hex_colon(const unsigned char* data, std::size_t len) {
 
 TimePoint from_asn1(const ASN1_TIME* t) {
   struct tm tm {};
-  if (ASN1_TIME_to_tm(t, &tm) != 1) ossl::throw_last_error("reading a certificate time");
+  if (ASN1_TIME_to_tm(t, &tm) != 1)
+    ossl::throw_last_error("reading a certificate time");
   return TimePoint(std::chrono::seconds(timegm(&tm)));
 }
 
@@ -256,7 +280,8 @@ TimePoint from_asn1(const ASN1_TIME* t) {
 std::optional<std::string> subject_error(std::string_view subject) {
   std::string error;
   split_subject(subject, &error);
-  if (error.empty()) return std::nullopt;
+  if (error.empty())
+    return std::nullopt;
   return error;
 }
 
@@ -265,12 +290,16 @@ std::optional<std::string> general_name_error(std::string_view name, bool constr
   if (colon == std::string_view::npos)
     return "expected TYPE:value with TYPE one of DNS, IP, email, URI";
   const std::string_view type = name.substr(0, colon), value = name.substr(colon + 1);
-  if (value.empty()) return "empty value";
-  if (value.find(',') != std::string_view::npos) return "a name cannot contain ','";
-  if (type == "DNS" || type == "email" || type == "URI") return std::nullopt;
+  if (value.empty())
+    return "empty value";
+  if (value.find(',') != std::string_view::npos)
+    return "a name cannot contain ','";
+  if (type == "DNS" || type == "email" || type == "URI")
+    return std::nullopt;
   if (type == "IP") {
     if (constraint) {
-      if (!cidr_to_mask(value)) return "expected IP:address/prefix, e.g. IP:10.0.0.0/8";
+      if (!cidr_to_mask(value))
+        return "expected IP:address/prefix, e.g. IP:10.0.0.0/8";
       return std::nullopt;
     }
     unsigned char buf[16];
@@ -284,23 +313,26 @@ std::optional<std::string> general_name_error(std::string_view name, bool constr
 
 Certificate build_certificate(const CertificateSettings& s, const PrivateKey& subject_key,
                               const Certificate* issuer, const PrivateKey& signing_key) {
-  if (s.version != 1 && s.version != 3) invalid("certificate version must be 1 or 3");
+  if (s.version != 1 && s.version != 3)
+    invalid("certificate version must be 1 or 3");
   ossl::X509Ptr cert(X509_new());
   ossl::check(X509_set_version(cert.get(), s.version - 1), "setting the version");
   const auto serial = make_serial(s.serial);
   ossl::check(X509_set_serialNumber(cert.get(), serial.get()), "setting the serial");
   const auto subject = make_name(s.subject);
   ossl::check(X509_set_subject_name(cert.get(), subject.get()), "setting the subject");
-  ossl::check(X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(&issuer->get())
-                                                      : subject.get()),
+  ossl::check(X509_set_issuer_name(cert.get(),
+                                   issuer ? X509_get_subject_name(&issuer->get()) : subject.get()),
               "setting the issuer");
   set_time(X509_getm_notBefore(cert.get()), s.not_before, "setting notBefore");
   set_time(X509_getm_notAfter(cert.get()), s.not_after, "setting notAfter");
   ossl::check(X509_set_pubkey(cert.get(), &subject_key.get()), "setting the public key");
-  if (s.version == 3) add_extensions(*cert, s, issuer, signing_key);
+  if (s.version == 3)
+    add_extensions(*cert, s, issuer, signing_key);
 
   const EVP_MD* md = digest_by_name(s.digest, signing_key);
-  if (X509_sign(cert.get(), &signing_key.get(), md) <= 0) ossl::throw_last_error("signing");
+  if (X509_sign(cert.get(), &signing_key.get(), md) <= 0)
+    ossl::throw_last_error("signing");
 
   if (s.corrupt_signature) {
     // The signature BIT STRING is the last field of the DER encoding, so its last byte is the
@@ -330,9 +362,11 @@ Certificate Certificate::from_pem(std::string_view pem, std::string_view origin)
 std::vector<Certificate> Certificate::all_from_pem(std::string_view pem, std::string_view origin) {
   ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   std::vector<Certificate> out;
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.push_back(Certificate(share(x)));
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+    out.push_back(Certificate(share(x)));
   ossl::clear_errors(); // the loop ends on an expected "no start line"
-  if (out.empty()) invalid(std::string(origin) + ": no PEM certificate found");
+  if (out.empty())
+    invalid(std::string(origin) + ": no PEM certificate found");
   return out;
 }
 
@@ -344,22 +378,28 @@ std::string Certificate::pem() const {
 
 Bytes Certificate::der() const {
   const int len = i2d_X509(x509_.get(), nullptr);
-  if (len <= 0) ossl::throw_last_error("encoding a certificate");
+  if (len <= 0)
+    ossl::throw_last_error("encoding a certificate");
   Bytes der(static_cast<std::size_t>(len));
   unsigned char* p = der.data();
   i2d_X509(x509_.get(), &p);
   return der;
 }
 
-std::string Certificate::subject() const { return name_to_string(X509_get_subject_name(x509_.get())); }
-std::string Certificate::issuer() const { return name_to_string(X509_get_issuer_name(x509_.get())); }
+std::string Certificate::subject() const {
+  return name_to_string(X509_get_subject_name(x509_.get()));
+}
+std::string Certificate::issuer() const {
+  return name_to_string(X509_get_issuer_name(x509_.get()));
+}
 
 std::string Certificate::serial_hex() const {
   ossl::BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509_.get()), nullptr));
   char* hex = BN_bn2hex(bn.get());
   std::string out(hex);
   OPENSSL_free(hex);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -377,8 +417,12 @@ std::string Certificate::sha256_fingerprint() const {
   return hex_colon(md, len);
 }
 
-TimePoint Certificate::not_before() const { return from_asn1(X509_get0_notBefore(x509_.get())); }
-TimePoint Certificate::not_after() const { return from_asn1(X509_get0_notAfter(x509_.get())); }
+TimePoint Certificate::not_before() const {
+  return from_asn1(X509_get0_notBefore(x509_.get()));
+}
+TimePoint Certificate::not_after() const {
+  return from_asn1(X509_get0_notAfter(x509_.get()));
+}
 
 std::string Certificate::signature_algorithm() const {
   return OBJ_nid2ln(X509_get_signature_nid(x509_.get()));
@@ -396,24 +440,26 @@ struct ReasonName {
   int code;
 };
 constexpr std::array crl_reasons{
-    ReasonName{"unspecified", 0},          ReasonName{"keyCompromise", 1},
-    ReasonName{"cACompromise", 2},         ReasonName{"affiliationChanged", 3},
-    ReasonName{"superseded", 4},           ReasonName{"cessationOfOperation", 5},
-    ReasonName{"certificateHold", 6},      ReasonName{"removeFromCRL", 8},
-    ReasonName{"privilegeWithdrawn", 9},   ReasonName{"aACompromise", 10},
+    ReasonName{"unspecified", 0},        ReasonName{"keyCompromise", 1},
+    ReasonName{"cACompromise", 2},       ReasonName{"affiliationChanged", 3},
+    ReasonName{"superseded", 4},         ReasonName{"cessationOfOperation", 5},
+    ReasonName{"certificateHold", 6},    ReasonName{"removeFromCRL", 8},
+    ReasonName{"privilegeWithdrawn", 9}, ReasonName{"aACompromise", 10},
 };
 } // namespace
 
 std::optional<int> parse_crl_reason(std::string_view name) {
   for (const auto& r : crl_reasons)
-    if (r.name == name) return r.code;
+    if (r.name == name)
+      return r.code;
   return std::nullopt;
 }
 
 std::string crl_reason_names() {
   std::string out;
   for (const auto& r : crl_reasons) {
-    if (!out.empty()) out += ", ";
+    if (!out.empty())
+      out += ", ";
     out += r.name;
   }
   return out;
@@ -437,7 +483,8 @@ Crl build_crl(const CrlSettings& s, const Certificate& issuer, const PrivateKey&
     set_time(t.get(), entry.revocation_date, "revocation date");
     ossl::check(X509_REVOKED_set_revocationDate(rev.get(), t.get()), "revocation date");
     const auto code = parse_crl_reason(entry.reason);
-    if (!code) invalid("unknown CRL reason \"" + entry.reason + "\"");
+    if (!code)
+      invalid("unknown CRL reason \"" + entry.reason + "\"");
     if (*code != 0) { // RFC 5280 §5.3.1: omit reasonCode rather than use unspecified
       ossl::Ptr<ASN1_ENUMERATED, &ASN1_ENUMERATED_free> reason(ASN1_ENUMERATED_new());
       ASN1_ENUMERATED_set(reason.get(), *code);
@@ -462,7 +509,8 @@ Crl build_crl(const CrlSettings& s, const Certificate& issuer, const PrivateKey&
 
   ossl::check(X509_CRL_sort(crl.get()), "sorting the CRL");
   const EVP_MD* md = digest_by_name(s.digest, issuer_key);
-  if (X509_CRL_sign(crl.get(), &issuer_key.get(), md) <= 0) ossl::throw_last_error("signing the CRL");
+  if (X509_CRL_sign(crl.get(), &issuer_key.get(), md) <= 0)
+    ossl::throw_last_error("signing the CRL");
   return Crl(std::shared_ptr<X509_CRL>(crl.release(), &X509_CRL_free));
 }
 
@@ -474,7 +522,8 @@ std::string Crl::pem() const {
 
 Bytes Crl::der() const {
   const int len = i2d_X509_CRL(crl_.get(), nullptr);
-  if (len <= 0) ossl::throw_last_error("encoding a CRL");
+  if (len <= 0)
+    ossl::throw_last_error("encoding a CRL");
   Bytes der(static_cast<std::size_t>(len));
   unsigned char* p = der.data();
   i2d_X509_CRL(crl_.get(), &p);

@@ -21,73 +21,224 @@ constexpr auto C = Profile::client;
 constexpr std::string_view unknown_extension_oid = "1.3.6.1.4.1.99999.42.1";
 
 const std::vector<DefectInfo> catalog = {
-    {"expired", "notAfter is 30 days in the past (notBefore 60 days)", {S, C}, DefectScope::chain,
-     "expired", 10, "X509_V_ERR_CERT_HAS_EXPIRED", {}, ""},
-    {"not_yet_valid", "notBefore is 30 days in the future", {S, C}, DefectScope::chain,
-     "not_yet_valid", 9, "X509_V_ERR_CERT_NOT_YET_VALID", {},
-     "NSS reports not-yet-valid as expired"},
-    {"expired_intermediate", "the intermediate CA's notAfter is 30 days in the past", {I},
-     DefectScope::chain, "expired", 10, "X509_V_ERR_CERT_HAS_EXPIRED", {}, ""},
-    {"expired_root", "the root CA's notAfter is 30 days in the past", {R}, DefectScope::chain,
-     "expired", 10, "X509_V_ERR_CERT_HAS_EXPIRED", {},
-     "some verifiers do not check a trust anchor's validity (RFC 5280 §6.1 leaves it open)"},
-    {"untrusted_root", "issued under a root that is not a trust anchor (set \"issuer\" to it)",
-     {S, C}, DefectScope::self, "unknown_ca", 20, "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-     {}, ""},
-    {"self_signed", "signed by its own key, issuer = subject, no CA", {S, C}, DefectScope::self,
-     "self_signed", 18, "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT", {}, ""},
-    {"hostname_mismatch", "SAN and CN name wrong.host.invalid instead of the server name", {S},
-     DefectScope::self, "hostname_mismatch", 62, "X509_V_ERR_HOSTNAME_MISMATCH", {true, false, {}},
+    {"expired",
+     "notAfter is 30 days in the past (notBefore 60 days)",
+     {S, C},
+     DefectScope::chain,
+     "expired",
+     10,
+     "X509_V_ERR_CERT_HAS_EXPIRED",
+     {},
      ""},
-    {"cn_only_no_san", "the server name only in the subject CN, no subjectAltName", {S},
-     DefectScope::self, "hostname_mismatch", 0, "X509_V_OK", {true, false, {}},
+    {"not_yet_valid",
+     "notBefore is 30 days in the future",
+     {S, C},
+     DefectScope::chain,
+     "not_yet_valid",
+     9,
+     "X509_V_ERR_CERT_NOT_YET_VALID",
+     {},
+     "NSS reports not-yet-valid as expired"},
+    {"expired_intermediate",
+     "the intermediate CA's notAfter is 30 days in the past",
+     {I},
+     DefectScope::chain,
+     "expired",
+     10,
+     "X509_V_ERR_CERT_HAS_EXPIRED",
+     {},
+     ""},
+    {"expired_root",
+     "the root CA's notAfter is 30 days in the past",
+     {R},
+     DefectScope::chain,
+     "expired",
+     10,
+     "X509_V_ERR_CERT_HAS_EXPIRED",
+     {},
+     "some verifiers do not check a trust anchor's validity (RFC 5280 §6.1 leaves it open)"},
+    {"untrusted_root",
+     "issued under a root that is not a trust anchor (set \"issuer\" to it)",
+     {S, C},
+     DefectScope::self,
+     "unknown_ca",
+     20,
+     "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+     {},
+     ""},
+    {"self_signed",
+     "signed by its own key, issuer = subject, no CA",
+     {S, C},
+     DefectScope::self,
+     "self_signed",
+     18,
+     "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT",
+     {},
+     ""},
+    {"hostname_mismatch",
+     "SAN and CN name wrong.host.invalid instead of the server name",
+     {S},
+     DefectScope::self,
+     "hostname_mismatch",
+     62,
+     "X509_V_ERR_HOSTNAME_MISMATCH",
+     {true, false, {}},
+     ""},
+    {"cn_only_no_san",
+     "the server name only in the subject CN, no subjectAltName",
+     {S},
+     DefectScope::self,
+     "hostname_mismatch",
+     0,
+     "X509_V_OK",
+     {true, false, {}},
      "OpenSSL falls back to the CN when there is no DNS SAN; RFC 6125 §6.4.4 verifiers "
      "(Go, browsers) reject it"},
-    {"wrong_eku", "extendedKeyUsage names the other side: clientAuth on a server, serverAuth on a client",
-     {S, C}, DefectScope::self, "bad_purpose", 26, "X509_V_ERR_INVALID_PURPOSE", {}, ""},
-    {"leaf_is_ca", "basicConstraints CA:TRUE on an end-entity certificate", {S, C},
-     DefectScope::self, "leaf_is_ca", 0, "X509_V_OK", {},
+    {"wrong_eku",
+     "extendedKeyUsage names the other side: clientAuth on a server, serverAuth on a client",
+     {S, C},
+     DefectScope::self,
+     "bad_purpose",
+     26,
+     "X509_V_ERR_INVALID_PURPOSE",
+     {},
+     ""},
+    {"leaf_is_ca",
+     "basicConstraints CA:TRUE on an end-entity certificate",
+     {S, C},
+     DefectScope::self,
+     "leaf_is_ca",
+     0,
+     "X509_V_OK",
+     {},
      "RFC 5280 does not forbid it and OpenSSL accepts it; CA/Browser Forum rules forbid it"},
-    {"issuer_not_ca", "the issuing intermediate has basicConstraints CA:FALSE", {I},
-     DefectScope::descendants, "invalid_ca", 79, "X509_V_ERR_INVALID_CA", {}, ""},
-    {"issuer_no_basic_constraints", "the issuing intermediate has no basicConstraints extension",
-     {I}, DefectScope::descendants, "invalid_ca", 79, "X509_V_ERR_INVALID_CA", {},
+    {"issuer_not_ca",
+     "the issuing intermediate has basicConstraints CA:FALSE",
+     {I},
+     DefectScope::descendants,
+     "invalid_ca",
+     79,
+     "X509_V_ERR_INVALID_CA",
+     {},
+     ""},
+    {"issuer_no_basic_constraints",
+     "the issuing intermediate has no basicConstraints extension",
+     {I},
+     DefectScope::descendants,
+     "invalid_ca",
+     79,
+     "X509_V_ERR_INVALID_CA",
+     {},
      "RFC 5280 §6.1.4(k) requires basicConstraints cA=TRUE on every CA certificate"},
-    {"issuer_no_keycertsign", "the issuing intermediate's keyUsage lacks keyCertSign", {I},
-     DefectScope::descendants, "invalid_ca", 79, "X509_V_ERR_INVALID_CA", {}, ""},
+    {"issuer_no_keycertsign",
+     "the issuing intermediate's keyUsage lacks keyCertSign",
+     {I},
+     DefectScope::descendants,
+     "invalid_ca",
+     79,
+     "X509_V_ERR_INVALID_CA",
+     {},
+     ""},
     {"pathlen_exceeded",
      "the intermediate has pathLenConstraint 0; certificates under a sub-CA below it exceed it",
-     {I}, DefectScope::grandchildren, "path_length", 25, "X509_V_ERR_PATH_LENGTH_EXCEEDED", {}, ""},
-    {"bad_signature", "one bit of the signature is flipped", {I, S, C}, DefectScope::chain,
-     "bad_signature", 7, "X509_V_ERR_CERT_SIGNATURE_FAILURE", {}, ""},
-    {"weak_key_rsa1024", "an RSA 1024-bit key (80-bit security)", {S, C}, DefectScope::chain,
-     "weak_key", 66, "X509_V_ERR_EE_KEY_TOO_SMALL", {false, false, 2},
+     {I},
+     DefectScope::grandchildren,
+     "path_length",
+     25,
+     "X509_V_ERR_PATH_LENGTH_EXCEEDED",
+     {},
+     ""},
+    {"bad_signature",
+     "one bit of the signature is flipped",
+     {I, S, C},
+     DefectScope::chain,
+     "bad_signature",
+     7,
+     "X509_V_ERR_CERT_SIGNATURE_FAILURE",
+     {},
+     ""},
+    {"weak_key_rsa1024",
+     "an RSA 1024-bit key (80-bit security)",
+     {S, C},
+     DefectScope::chain,
+     "weak_key",
+     66,
+     "X509_V_ERR_EE_KEY_TOO_SMALL",
+     {false, false, 2},
      "shows at security level 2 and above (OpenSSL's default level 1 accepts 1024 bits)"},
-    {"sha1_signature", "signed with SHA-1", {I, S, C}, DefectScope::chain, "weak_digest", 68,
-     "X509_V_ERR_CA_MD_TOO_WEAK", {false, false, 2},
+    {"sha1_signature",
+     "signed with SHA-1",
+     {I, S, C},
+     DefectScope::chain,
+     "weak_digest",
+     68,
+     "X509_V_ERR_CA_MD_TOO_WEAK",
+     {false, false, 2},
      "OpenSSL 3.0 already rejects it at security level 1 (libssl's default); checked at 2, where "
      "every current stack rejects it"},
-    {"md5_signature", "signed with MD5 (needs an RSA issuer)", {S, C}, DefectScope::chain,
-     "weak_digest", 68, "X509_V_ERR_CA_MD_TOO_WEAK", {false, false, 1},
+    {"md5_signature",
+     "signed with MD5 (needs an RSA issuer)",
+     {S, C},
+     DefectScope::chain,
+     "weak_digest",
+     68,
+     "X509_V_ERR_CA_MD_TOO_WEAK",
+     {false, false, 1},
      "shows at security level 1 and above (libssl's default is 1; the openssl verify CLI checks "
      "no level unless given -auth_level)"},
-    {"unknown_critical_extension", "carries a critical private extension (1.3.6.1.4.1.99999.42.1)",
-     {I, S, C}, DefectScope::chain, "unhandled_critical_extension", 34,
-     "X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION", {}, ""},
-    {"revoked", "listed on its issuer's CRL (keyCompromise, one day ago)", {S, C},
-     DefectScope::chain, "revoked", 23, "X509_V_ERR_CERT_REVOKED", {false, true, {}},
+    {"unknown_critical_extension",
+     "carries a critical private extension (1.3.6.1.4.1.99999.42.1)",
+     {I, S, C},
+     DefectScope::chain,
+     "unhandled_critical_extension",
+     34,
+     "X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION",
+     {},
+     ""},
+    {"revoked",
+     "listed on its issuer's CRL (keyCompromise, one day ago)",
+     {S, C},
+     DefectScope::chain,
+     "revoked",
+     23,
+     "X509_V_ERR_CERT_REVOKED",
+     {false, true, {}},
      "shows only when the verifier checks CRLs"},
     {"name_constraints_violation",
-     "the intermediate permits only DNS names under permitted.invalid; its leaves name others", {I},
-     DefectScope::descendants, "name_constraints", 47, "X509_V_ERR_PERMITTED_VIOLATION", {}, ""},
-    {"v1_issuer", "the issuing intermediate is an X.509 v1 certificate (no extensions)", {I},
-     DefectScope::descendants, "invalid_ca", 79, "X509_V_ERR_INVALID_CA", {},
+     "the intermediate permits only DNS names under permitted.invalid; its leaves name others",
+     {I},
+     DefectScope::descendants,
+     "name_constraints",
+     47,
+     "X509_V_ERR_PERMITTED_VIOLATION",
+     {},
+     ""},
+    {"v1_issuer",
+     "the issuing intermediate is an X.509 v1 certificate (no extensions)",
+     {I},
+     DefectScope::descendants,
+     "invalid_ca",
+     79,
+     "X509_V_ERR_INVALID_CA",
+     {},
      "RFC 5280 §6.1.4(k): a v1 certificate can only be a trust anchor"},
-    {"key_mismatch", "the key file holds a different key than the certificate certifies", {S, C},
-     DefectScope::key_file, "key_mismatch", 0, "X509_V_OK", {},
+    {"key_mismatch",
+     "the key file holds a different key than the certificate certifies",
+     {S, C},
+     DefectScope::key_file,
+     "key_mismatch",
+     0,
+     "X509_V_OK",
+     {},
      "the certificate verifies; an endpoint configured with it fails to load or to handshake"},
-    {"expired_crl", "the CA's CRL nextUpdate is one day in the past", {R, I},
-     DefectScope::descendants, "crl_expired", 12, "X509_V_ERR_CRL_HAS_EXPIRED", {false, true, {}},
+    {"expired_crl",
+     "the CA's CRL nextUpdate is one day in the past",
+     {R, I},
+     DefectScope::descendants,
+     "crl_expired",
+     12,
+     "X509_V_ERR_CRL_HAS_EXPIRED",
+     {false, true, {}},
      "shows only when the verifier checks CRLs"},
 };
 
@@ -218,11 +369,14 @@ std::optional<int> reported_depth(const DefectInfo& defect,
 
 } // namespace
 
-const std::vector<DefectInfo>& defect_catalog() { return catalog; }
+const std::vector<DefectInfo>& defect_catalog() {
+  return catalog;
+}
 
 const DefectInfo* find_defect(std::string_view name) {
   for (const auto& d : catalog)
-    if (d.name == name) return &d;
+    if (d.name == name)
+      return &d;
   return nullptr;
 }
 
@@ -275,10 +429,13 @@ void apply_defect(const DefectInfo& defect, EntityPlan& p, const Spec& spec) {
   } else if (n == "md5_signature") {
     c.digest = "md5";
   } else if (n == "unknown_critical_extension") {
-    c.extra_extensions.push_back(RawExtension{std::string(unknown_extension_oid), true, {0x05, 0x00}});
+    c.extra_extensions.push_back(
+        RawExtension{std::string(unknown_extension_oid), true, {0x05, 0x00}});
   } else if (n == "revoked") {
-    if (!p.issuer) throw Error(Errc::invalid_input, "a self-signed certificate cannot be revoked");
-    if (!p.revocation) p.revocation = Revocation{spec.now - std::chrono::days(1), "keyCompromise"};
+    if (!p.issuer)
+      throw Error(Errc::invalid_input, "a self-signed certificate cannot be revoked");
+    if (!p.revocation)
+      p.revocation = Revocation{spec.now - std::chrono::days(1), "keyCompromise"};
   } else if (n == "name_constraints_violation") {
     c.name_constraints = NameConstraints{{"DNS:permitted.invalid"}, {}, true};
   } else if (n == "v1_issuer") {
@@ -302,8 +459,10 @@ void apply_defect(const DefectInfo& defect, EntityPlan& p, const Spec& spec) {
 
 ExpectedVerification expected_verification(const Spec& spec, const EntityPlan& entity) {
   ExpectedVerification out;
-  if (entity.profile == Profile::server) out.purpose = "sslserver";
-  if (entity.profile == Profile::client) out.purpose = "sslclient";
+  if (entity.profile == Profile::server)
+    out.purpose = "sslserver";
+  if (entity.profile == Profile::client)
+    out.purpose = "sslclient";
   const auto chain = spec.chain_of(entity.name);
 
   struct Hit {
@@ -349,9 +508,10 @@ ExpectedVerification expected_verification(const Spec& spec, const EntityPlan& e
   out.note = std::string(hit.defect->note);
   out.depth = hit.depth;
   if (hits.size() > 1) {
-    out.note = "several defects in this chain (" ;
+    out.note = "several defects in this chain (";
     for (std::size_t i = 0; i < hits.size(); ++i)
-      out.note += (i ? ", " : "") + std::string(hits[i].defect->name) + " on " + hits[i].where->name;
+      out.note +=
+          (i ? ", " : "") + std::string(hits[i].defect->name) + " on " + hits[i].where->name;
     out.note += "); the first one is expected to be reported";
   }
   return out;

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pki/error.hpp"
@@ -27,31 +27,38 @@ namespace {
 
 std::string read_file(const fs::path& path) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error(Errc::io, "cannot read " + path.string() + ": is a directory");
+  if (fs::is_directory(path, ec))
+    throw Error(Errc::io, "cannot read " + path.string() + ": is a directory");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw_io(path, "cannot read", errno);
+  if (!in)
+    throw_io(path, "cannot read", errno);
   std::ostringstream out;
   out << in.rdbuf();
-  if (in.bad()) throw_io(path, "cannot read", errno);
+  if (in.bad())
+    throw_io(path, "cannot read", errno);
   return out.str();
 }
 
 void write_file_atomic(const fs::path& path, std::string_view data, fs::perms mode) {
-  std::string tmpl = (path.parent_path() / ("." + path.filename().string() + ".tmpXXXXXX")).string();
+  std::string tmpl =
+      (path.parent_path() / ("." + path.filename().string() + ".tmpXXXXXX")).string();
   const int fd = ::mkstemp(tmpl.data()); // created 0600; widened below only if asked
-  if (fd < 0) throw_io(path, "cannot create a temporary file for", errno);
+  if (fd < 0)
+    throw_io(path, "cannot create a temporary file for", errno);
   auto fail = [&](std::string_view what) {
     const int err = errno;
     ::close(fd);
     ::unlink(tmpl.c_str());
     throw_io(path, what, err);
   };
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) fail("cannot set the mode of");
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0)
+    fail("cannot set the mode of");
   std::size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR)
+        continue;
       fail("cannot write");
     }
     done += static_cast<std::size_t>(n);
@@ -73,12 +80,14 @@ TempDir::TempDir(const fs::path& near) {
   std::error_code ec;
   fs::create_directories(parent, ec);
   std::string tmpl = (parent / ("." + near.filename().string() + ".tmpXXXXXX")).string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw_io(near, "cannot create a temporary directory for", errno);
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    throw_io(near, "cannot create a temporary directory for", errno);
   path_ = tmpl;
 }
 
 TempDir::~TempDir() {
-  if (path_.empty()) return;
+  if (path_.empty())
+    return;
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
@@ -86,11 +95,13 @@ TempDir::~TempDir() {
 void replace_directory(const fs::path& staged, const fs::path& target) {
   std::error_code ec;
   if (!fs::exists(target, ec)) {
-    if (::rename(staged.c_str(), target.c_str()) != 0) throw_io(target, "cannot create", errno);
+    if (::rename(staged.c_str(), target.c_str()) != 0)
+      throw_io(target, "cannot create", errno);
     return;
   }
   if (!fs::is_directory(target, ec))
-    throw Error(Errc::io, "cannot replace " + target.string() + ": it exists and is not a directory");
+    throw Error(Errc::io,
+                "cannot replace " + target.string() + ": it exists and is not a directory");
   // renameat2(RENAME_EXCHANGE) swaps both trees in one step; the old one is then removed.
   if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
     throw_io(target, "cannot replace", errno);

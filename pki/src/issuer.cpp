@@ -40,11 +40,13 @@ template <class F> void parallel_for(std::size_t n, unsigned jobs, F fn) {
   const unsigned threads = std::max(1u, std::min<unsigned>(jobs, static_cast<unsigned>(n)));
   {
     std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    for (unsigned t = 1; t < threads; ++t)
+      pool.emplace_back(worker);
     worker();
   }
   for (const auto& error : errors)
-    if (error) std::rethrow_exception(error);
+    if (error)
+      std::rethrow_exception(error);
 }
 
 // Completion flags that workers wait on: certificate i needs its issuer's certificate first.
@@ -75,14 +77,20 @@ private:
 // How long generating a key of this type takes, as a rank (bigger: longer).
 int generation_rank(KeyType type) {
   switch (type) {
-  case KeyType::rsa4096: return 5;
-  case KeyType::rsa3072: return 4;
-  case KeyType::rsa2048: return 3;
-  case KeyType::rsa1024: return 2;
+  case KeyType::rsa4096:
+    return 5;
+  case KeyType::rsa3072:
+    return 4;
+  case KeyType::rsa2048:
+    return 3;
+  case KeyType::rsa1024:
+    return 2;
   case KeyType::p384:
   case KeyType::p521:
-  case KeyType::ed448: return 1;
-  default: return 0;
+  case KeyType::ed448:
+    return 1;
+  default:
+    return 0;
   }
 }
 
@@ -97,15 +105,18 @@ struct KeyJob {
 
 const IssuedEntity& IssuedPki::at(std::string_view name) const {
   for (const auto& e : entities)
-    if (e.plan->name == name) return e;
-  throw tlsmatrix::Error(tlsmatrix::Errc::invalid_input, "no entity named \"" + std::string(name) + "\"");
+    if (e.plan->name == name)
+      return e;
+  throw tlsmatrix::Error(tlsmatrix::Errc::invalid_input,
+                         "no entity named \"" + std::string(name) + "\"");
 }
 
 IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
   IssuedPki pki{std::move(spec), options.seed, {}, {}, {}};
   const Spec& s = pki.spec;
   const std::string seed = options.seed.value_or("");
-  const unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned jobs =
+      options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
 
   // 1. Keys: one job per entity that owns a key, plus the wrong keys of key_mismatch entities.
   auto start = Clock::now();
@@ -122,7 +133,8 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
     }
   }
   std::optional<KeyCache> cache;
-  if (options.key_cache) cache.emplace(*options.key_cache);
+  if (options.key_cache)
+    cache.emplace(*options.key_cache);
   // Longest first (RSA prime searches dominate), so that the threads run out of work together;
   // a failure is still reported for the first key in spec order.
   std::vector<std::size_t> order(key_jobs.size());
@@ -135,7 +147,8 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
     auto& job = key_jobs[order[k]];
     try {
       std::optional<DeterministicRandom> rng;
-      if (options.seed) rng.emplace(seed, "key:" + job.label);
+      if (options.seed)
+        rng.emplace(seed, "key:" + job.label);
       job.key = cache ? cache->get_or_generate(seed, job.label, job.type, &job.cached)
                       : PrivateKey::generate(job.type);
     } catch (...) {
@@ -143,8 +156,10 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
     }
   });
   for (const auto& error : key_errors)
-    if (error) std::rethrow_exception(error);
-  for (const auto& job : key_jobs) (job.cached ? pki.stats.keys_from_cache : pki.stats.keys_generated)++;
+    if (error)
+      std::rethrow_exception(error);
+  for (const auto& job : key_jobs)
+    (job.cached ? pki.stats.keys_from_cache : pki.stats.keys_generated)++;
   pki.stats.key_seconds = seconds_since(start);
 
   // 2. Certificates, in parallel: workers take entities in spec order (issuers first) and wait
@@ -152,7 +167,8 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
   //    do not depend on the schedule; a failure is reported for the first entity in spec order.
   start = Clock::now();
   std::map<std::string, std::size_t> index;
-  for (std::size_t i = 0; i < s.entities.size(); ++i) index[s.entities[i].name] = i;
+  for (std::size_t i = 0; i < s.entities.size(); ++i)
+    index[s.entities[i].name] = i;
   std::vector<std::optional<IssuedEntity>> built(s.entities.size());
   Completion completion(s.entities.size());
   // Builds entity i once its issuer is done; false when the issuer failed (nothing to sign with).
@@ -161,17 +177,20 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
     const IssuedEntity* issuer = nullptr;
     if (plan.issuer) {
       const std::size_t issuer_index = index.at(*plan.issuer);
-      if (!completion.wait(issuer_index)) return false;
+      if (!completion.wait(issuer_index))
+        return false;
       issuer = &*built[issuer_index];
     }
     const PrivateKey& key = *key_jobs[job_of.at(plan.key_from.value_or(plan.name))].key;
     CertificateSettings settings = plan.cert;
     std::optional<DeterministicRandom> rng;
-    if (options.seed) rng.emplace(seed, "cert:" + plan.name);
+    if (options.seed)
+      rng.emplace(seed, "cert:" + plan.name);
     if (!plan.serial_given) {
       settings.serial.assign(16, 0);
       random_bytes(settings.serial);
-      settings.serial[0] = static_cast<std::uint8_t>((settings.serial[0] & 0x7f) | 0x40); // positive, 16 bytes
+      settings.serial[0] =
+          static_cast<std::uint8_t>((settings.serial[0] & 0x7f) | 0x40); // positive, 16 bytes
     }
     auto cert = [&] {
       try {
@@ -182,9 +201,11 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
       }
     }();
     IssuedEntity issued{&plan, key, key, cert, {}, std::nullopt};
-    if (plan.mismatched_key) issued.key_file = *key_jobs[job_of.at(plan.name + "#mismatch")].key;
+    if (plan.mismatched_key)
+      issued.key_file = *key_jobs[job_of.at(plan.name + "#mismatch")].key;
     if (issuer) {
-      if (issuer->plan->issuer) issued.intermediates.push_back(issuer->cert);
+      if (issuer->plan->issuer)
+        issued.intermediates.push_back(issuer->cert);
       issued.intermediates.insert(issued.intermediates.end(), issuer->intermediates.begin(),
                                   issuer->intermediates.end());
       issued.root = issuer->root ? issuer->root : std::optional(issuer->cert);
@@ -202,31 +223,40 @@ IssuedPki issue_pki(Spec spec, const IssueOptions& options) {
     }
     completion.finish(i, ok);
   });
-  for (auto& e : built) pki.entities.push_back(std::move(*e));
+  for (auto& e : built)
+    pki.entities.push_back(std::move(*e));
 
   // 3. One CRL per CA with the entities it issued that are revoked (independent: in parallel).
   std::vector<const IssuedEntity*> cas;
   for (const auto& e : pki.entities)
-    if (e.plan->crl) cas.push_back(&e);
+    if (e.plan->crl)
+      cas.push_back(&e);
   std::vector<std::optional<Crl>> crls(cas.size());
   parallel_for(cas.size(), jobs, [&](std::size_t i) {
     const IssuedEntity& ca = *cas[i];
-    CrlSettings crl{ca.plan->crl->this_update, ca.plan->crl->next_update, ca.plan->crl->number,
-                    ca.plan->crl->digest, {}};
+    CrlSettings crl{ca.plan->crl->this_update,
+                    ca.plan->crl->next_update,
+                    ca.plan->crl->number,
+                    ca.plan->crl->digest,
+                    {}};
     for (const auto& e : pki.entities) {
-      if (e.plan->issuer != ca.plan->name || !e.plan->revocation) continue;
+      if (e.plan->issuer != ca.plan->name || !e.plan->revocation)
+        continue;
       RevokedEntry entry;
       entry.serial = e.cert.serial();
       entry.revocation_date = e.plan->revocation->date;
       entry.reason = e.plan->revocation->reason;
       crl.revoked.push_back(std::move(entry));
     }
-    if (ca.plan->crl->digest == "md5" && !is_rsa(ca.key.type())) crl.digest = "sha256";
+    if (ca.plan->crl->digest == "md5" && !is_rsa(ca.key.type()))
+      crl.digest = "sha256";
     std::optional<DeterministicRandom> rng;
-    if (options.seed) rng.emplace(seed, "crl:" + ca.plan->name);
+    if (options.seed)
+      rng.emplace(seed, "crl:" + ca.plan->name);
     crls[i].emplace(build_crl(crl, ca.cert, ca.key));
   });
-  for (std::size_t i = 0; i < cas.size(); ++i) pki.crls.emplace(cas[i]->plan->name, std::move(*crls[i]));
+  for (std::size_t i = 0; i < cas.size(); ++i)
+    pki.crls.emplace(cas[i]->plan->name, std::move(*crls[i]));
   pki.stats.cert_seconds = seconds_since(start);
   return pki;
 }

@@ -18,7 +18,8 @@ template <class Names> std::string best_match(std::string_view got, const Names&
   for (const auto& c : candidates) {
     const std::string_view name(c);
     const std::size_t d = edit_distance(got, name);
-    if (d < best_distance) best_distance = d, best = std::string(name);
+    if (d < best_distance)
+      best_distance = d, best = std::string(name);
   }
   return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
 }
@@ -30,14 +31,19 @@ public:
 
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-    case json::parse_event_t::object_start: frames_.push_back({false, 0, {}, {}}); break;
-    case json::parse_event_t::array_start: frames_.push_back({true, 0, {}, {}}); break;
+    case json::parse_event_t::object_start:
+      frames_.push_back({false, 0, {}, {}});
+      break;
+    case json::parse_event_t::array_start:
+      frames_.push_back({true, 0, {}, {}});
+      break;
     case json::parse_event_t::key: {
       auto& top = frames_.back();
       top.key = parsed.get<std::string>();
       if (!top.keys.insert(top.key).second)
-        throw Error(Errc::invalid_input, std::string(origin_) + ": " + pointer() +
-                                             ": duplicate key (expected each key once in an object)");
+        throw Error(Errc::invalid_input,
+                    std::string(origin_) + ": " + pointer() +
+                        ": duplicate key (expected each key once in an object)");
       break;
     }
     case json::parse_event_t::object_end:
@@ -45,7 +51,9 @@ public:
       frames_.pop_back();
       next_element();
       break;
-    case json::parse_event_t::value: next_element(); break;
+    case json::parse_event_t::value:
+      next_element();
+      break;
     }
     return true;
   }
@@ -58,7 +66,8 @@ private:
     std::set<std::string> keys;
   };
   void next_element() {
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    if (!frames_.empty() && frames_.back().array)
+      ++frames_.back().index;
   }
   std::string pointer() const {
     std::string out;
@@ -75,26 +84,36 @@ private:
 std::string escape_json_pointer(std::string_view token) {
   std::string out;
   for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
 
 std::string json_type_name(const json& j) {
-  if (j.is_string()) return "a string";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
-  if (j.is_number()) return "a number";
-  if (j.is_array()) return "an array";
-  if (j.is_object()) return "an object";
+  if (j.is_string())
+    return "a string";
+  if (j.is_boolean())
+    return "a boolean";
+  if (j.is_number_integer() || j.is_number_unsigned())
+    return "an integer";
+  if (j.is_number())
+    return "a number";
+  if (j.is_array())
+    return "an array";
+  if (j.is_object())
+    return "an object";
   return "null";
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diagonal = row[0];
     row[0] = i;
@@ -130,48 +149,57 @@ json parse_json_document(std::string_view text, std::string_view origin) {
   } catch (const json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 26: …".
     std::string what = e.what();
-    if (const auto pos = what.find("parse error"); pos != std::string::npos) what = what.substr(pos);
+    if (const auto pos = what.find("parse error"); pos != std::string::npos)
+      what = what.substr(pos);
     throw Error(Errc::invalid_input, std::string(origin) + ": not valid JSON: " + what + " (byte " +
                                          std::to_string(e.byte) + ")");
   }
 }
 
 void JsonNode::fail(const std::string& message) const {
-  throw Error(Errc::invalid_input,
-              std::string(origin_) + ": " + (pointer_.empty() ? "top level" : pointer_) + ": " + message);
+  throw Error(Errc::invalid_input, std::string(origin_) + ": " +
+                                       (pointer_.empty() ? "top level" : pointer_) + ": " +
+                                       message);
 }
 
 void JsonNode::missing(std::string_view key, const std::string& expected) const {
-  JsonNode(*value_, pointer_ + "/" + escape_json_pointer(key), origin_).fail("missing; expected " + expected);
+  JsonNode(*value_, pointer_ + "/" + escape_json_pointer(key), origin_)
+      .fail("missing; expected " + expected);
 }
 
 const json& JsonNode::expect_object() const {
-  if (!value_->is_object()) fail("expected an object, got " + json_type_name(*value_));
+  if (!value_->is_object())
+    fail("expected an object, got " + json_type_name(*value_));
   return *value_;
 }
 
 void JsonNode::only_keys(const std::vector<std::string_view>& allowed) const {
   expect_object();
   for (const auto& [key, _] : value_->items()) {
-    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end())
+      continue;
     std::string list;
-    for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    for (auto a : allowed)
+      list += (list.empty() ? "" : ", ") + std::string(a);
     child(key).fail("unknown key" + did_you_mean(key, allowed) + "; expected one of " + list);
   }
 }
 
 std::string JsonNode::string() const {
-  if (!value_->is_string()) fail("expected a string, got " + json_type_name(*value_));
+  if (!value_->is_string())
+    fail("expected a string, got " + json_type_name(*value_));
   return value_->get<std::string>();
 }
 
 bool JsonNode::boolean() const {
-  if (!value_->is_boolean()) fail("expected true or false, got " + json_type_name(*value_));
+  if (!value_->is_boolean())
+    fail("expected true or false, got " + json_type_name(*value_));
   return value_->get<bool>();
 }
 
 long long JsonNode::integer(long long min, long long max) const {
-  if (!value_->is_number_integer()) fail("expected an integer, got " + json_type_name(*value_));
+  if (!value_->is_number_integer())
+    fail("expected an integer, got " + json_type_name(*value_));
   if (value_->is_number_unsigned() && value_->get<unsigned long long>() > LLONG_MAX)
     fail("expected an integer from " + std::to_string(min) + " to " + std::to_string(max) +
          ", got " + value_->dump());
@@ -183,9 +211,11 @@ long long JsonNode::integer(long long min, long long max) const {
 }
 
 std::vector<std::string> JsonNode::strings() const {
-  if (!value_->is_array()) fail("expected an array of strings, got " + json_type_name(*value_));
+  if (!value_->is_array())
+    fail("expected an array of strings, got " + json_type_name(*value_));
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < value_->size(); ++i) out.push_back(element(i).string());
+  for (std::size_t i = 0; i < value_->size(); ++i)
+    out.push_back(element(i).string());
   return out;
 }
 

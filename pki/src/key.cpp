@@ -43,7 +43,8 @@ constexpr std::array key_types{
 
 const KeyTypeInfo& info(KeyType type) {
   for (const auto& i : key_types)
-    if (i.type == type) return i;
+    if (i.type == type)
+      return i;
   throw tlsmatrix::Error(tlsmatrix::Errc::internal, "unknown key type");
 }
 
@@ -51,37 +52,54 @@ KeyType type_of(EVP_PKEY& pkey) {
   switch (EVP_PKEY_get_base_id(&pkey)) {
   case EVP_PKEY_RSA:
     switch (EVP_PKEY_get_bits(&pkey)) {
-    case 1024: return KeyType::rsa1024;
-    case 2048: return KeyType::rsa2048;
-    case 3072: return KeyType::rsa3072;
-    case 4096: return KeyType::rsa4096;
-    default: return KeyType::invalid;
+    case 1024:
+      return KeyType::rsa1024;
+    case 2048:
+      return KeyType::rsa2048;
+    case 3072:
+      return KeyType::rsa3072;
+    case 4096:
+      return KeyType::rsa4096;
+    default:
+      return KeyType::invalid;
     }
   case EVP_PKEY_EC: {
     if (const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(&pkey)) { // legacy-backed
       switch (EC_GROUP_get_curve_name(EC_KEY_get0_group(ec))) {
-      case NID_X9_62_prime256v1: return KeyType::p256;
-      case NID_secp384r1: return KeyType::p384;
-      case NID_secp521r1: return KeyType::p521;
-      default: return KeyType::invalid;
+      case NID_X9_62_prime256v1:
+        return KeyType::p256;
+      case NID_secp384r1:
+        return KeyType::p384;
+      case NID_secp521r1:
+        return KeyType::p521;
+      default:
+        return KeyType::invalid;
       }
     }
     char group[64] = {};
     size_t len = 0;
     EVP_PKEY_get_utf8_string_param(&pkey, "group", group, sizeof group, &len);
     const std::string_view g(group, len);
-    if (g == "prime256v1" || g == "P-256") return KeyType::p256;
-    if (g == "secp384r1" || g == "P-384") return KeyType::p384;
-    if (g == "secp521r1" || g == "P-521") return KeyType::p521;
+    if (g == "prime256v1" || g == "P-256")
+      return KeyType::p256;
+    if (g == "secp384r1" || g == "P-384")
+      return KeyType::p384;
+    if (g == "secp521r1" || g == "P-521")
+      return KeyType::p521;
     return KeyType::invalid;
   }
-  case EVP_PKEY_ED25519: return KeyType::ed25519;
-  case EVP_PKEY_ED448: return KeyType::ed448;
-  default: return KeyType::invalid;
+  case EVP_PKEY_ED25519:
+    return KeyType::ed25519;
+  case EVP_PKEY_ED448:
+    return KeyType::ed448;
+  default:
+    return KeyType::invalid;
   }
 }
 
-std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) { return {p, &EVP_PKEY_free}; }
+std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) {
+  return {p, &EVP_PKEY_free};
+}
 
 // The same RSA or EC key in a legacy-backed EVP_PKEY (see the top of the file); other key types
 // are returned as they are.
@@ -106,9 +124,11 @@ ossl::PkeyPtr legacy_backed(ossl::PkeyPtr pkey) {
       }
     }
     break;
-  default: return pkey;
+  default:
+    return pkey;
   }
-  if (!legacy) ossl::throw_last_error("converting a key");
+  if (!legacy)
+    ossl::throw_last_error("converting a key");
   return legacy;
 }
 
@@ -119,7 +139,8 @@ ossl::PkeyPtr from_pkcs8(const PKCS8_PRIV_KEY_INFO& p8) {
   const unsigned char* der = nullptr;
   int len = 0;
   const X509_ALGOR* algor = nullptr;
-  if (PKCS8_pkey_get0(&algorithm, &der, &len, &algor, &p8) != 1) return {};
+  if (PKCS8_pkey_get0(&algorithm, &der, &len, &algor, &p8) != 1)
+    return {};
   ossl::PkeyPtr pkey;
   switch (const int nid = OBJ_obj2nid(algorithm)) {
   case NID_rsaEncryption:
@@ -136,9 +157,11 @@ ossl::PkeyPtr from_pkcs8(const PKCS8_PRIV_KEY_INFO& p8) {
     int ptype = 0;
     const void* pval = nullptr;
     X509_ALGOR_get0(nullptr, &ptype, &pval, algor);
-    if (ptype != V_ASN1_OBJECT) return {};
+    if (ptype != V_ASN1_OBJECT)
+      return {};
     EC_KEY* ec = EC_KEY_new_by_curve_name(OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(pval)));
-    if (ec == nullptr) return {};
+    if (ec == nullptr)
+      return {};
     if (d2i_ECPrivateKey(&ec, &der, len) == nullptr) { // keeps ec on failure
       EC_KEY_free(ec);
       return {};
@@ -154,12 +177,15 @@ ossl::PkeyPtr from_pkcs8(const PKCS8_PRIV_KEY_INFO& p8) {
   case NID_ED448: {
     // RFC 8410 §7: privateKey holds a CurvePrivateKey, an OCTET STRING of the raw key.
     ossl::Asn1OctetStringPtr raw(d2i_ASN1_OCTET_STRING(nullptr, &der, len));
-    if (!raw) return {};
-    pkey.reset(EVP_PKEY_new_raw_private_key(nid, nullptr, ASN1_STRING_get0_data(raw.get()),
-                                            static_cast<std::size_t>(ASN1_STRING_length(raw.get()))));
+    if (!raw)
+      return {};
+    pkey.reset(
+        EVP_PKEY_new_raw_private_key(nid, nullptr, ASN1_STRING_get0_data(raw.get()),
+                                     static_cast<std::size_t>(ASN1_STRING_length(raw.get()))));
     break;
   }
-  default: break;
+  default:
+    break;
   }
   return pkey;
 }
@@ -168,11 +194,14 @@ ossl::PkeyPtr from_pkcs8(const PKCS8_PRIV_KEY_INFO& p8) {
 
 std::optional<KeyType> parse_key_type(std::string_view name, bool allow_weak) {
   for (const auto& i : key_types)
-    if (i.name == name && (allow_weak || i.type != KeyType::rsa1024)) return i.type;
+    if (i.name == name && (allow_weak || i.type != KeyType::rsa1024))
+      return i.type;
   return std::nullopt;
 }
 
-std::string_view key_type_name(KeyType type) { return info(type).name; }
+std::string_view key_type_name(KeyType type) {
+  return info(type).name;
+}
 
 bool is_rsa(KeyType type) {
   return type == KeyType::rsa1024 || type == KeyType::rsa2048 || type == KeyType::rsa3072 ||
@@ -182,8 +211,10 @@ bool is_rsa(KeyType type) {
 std::string key_type_names() {
   std::string out;
   for (const auto& i : key_types) {
-    if (i.type == KeyType::rsa1024) continue;
-    if (!out.empty()) out += ", ";
+    if (i.type == KeyType::rsa1024)
+      continue;
+    if (!out.empty())
+      out += ", ";
     out += i.name;
   }
   return out;
@@ -192,18 +223,38 @@ std::string key_type_names() {
 PrivateKey PrivateKey::generate(KeyType type) {
   EVP_PKEY* pkey = nullptr;
   switch (type) {
-  case KeyType::rsa1024: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}); break;
-  case KeyType::rsa2048: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}); break;
-  case KeyType::rsa3072: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072}); break;
-  case KeyType::rsa4096: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096}); break;
-  case KeyType::p256: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
-  case KeyType::p384: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384"); break;
-  case KeyType::p521: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521"); break;
-  case KeyType::ed25519: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
-  case KeyType::ed448: pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED448"); break;
-  case KeyType::invalid: break;
+  case KeyType::rsa1024:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024});
+    break;
+  case KeyType::rsa2048:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
+    break;
+  case KeyType::rsa3072:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072});
+    break;
+  case KeyType::rsa4096:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096});
+    break;
+  case KeyType::p256:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    break;
+  case KeyType::p384:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-384");
+    break;
+  case KeyType::p521:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-521");
+    break;
+  case KeyType::ed25519:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    break;
+  case KeyType::ed448:
+    pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED448");
+    break;
+  case KeyType::invalid:
+    break;
   }
-  if (pkey == nullptr) ossl::throw_last_error("generating a key");
+  if (pkey == nullptr)
+    ossl::throw_last_error("generating a key");
   return PrivateKey(share(legacy_backed(ossl::PkeyPtr(pkey)).release()), type);
 }
 
@@ -236,7 +287,8 @@ std::string PrivateKey::pkcs8_pem() const {
   // The same PEM as PEM_write_bio_PKCS8PrivateKey, without its encoder set-up (legacy-backed keys
   // encode through their ASN.1 method).
   ossl::Ptr<PKCS8_PRIV_KEY_INFO, &PKCS8_PRIV_KEY_INFO_free> p8(EVP_PKEY2PKCS8(pkey_.get()));
-  if (!p8) ossl::throw_last_error("encoding a private key");
+  if (!p8)
+    ossl::throw_last_error("encoding a private key");
   ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   ossl::check(PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio.get(), p8.get()), "encoding a private key");
   return ossl::bio_to_string(*bio);
@@ -250,14 +302,17 @@ std::string PrivateKey::public_pem() const {
 
 std::vector<unsigned char> PrivateKey::public_der() const {
   const int len = i2d_PUBKEY(pkey_.get(), nullptr);
-  if (len <= 0) ossl::throw_last_error("encoding a public key");
+  if (len <= 0)
+    ossl::throw_last_error("encoding a public key");
   std::vector<unsigned char> der(static_cast<std::size_t>(len));
   unsigned char* p = der.data();
   i2d_PUBKEY(pkey_.get(), &p);
   return der;
 }
 
-std::string PrivateKey::description() const { return std::string(info(type_).description); }
+std::string PrivateKey::description() const {
+  return std::string(info(type_).description);
+}
 
 KeyCache::KeyCache(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::error_code ec;
@@ -282,19 +337,23 @@ PrivateKey KeyCache::get_or_generate(std::string_view seed, std::string_view ent
     hex += digits[digest[i] & 15];
   }
   std::string safe_entity;
-  for (char c : entity) safe_entity += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
-  const auto path = dir_ / (safe_entity + "." + std::string(key_type_name(type)) + "." + hex + ".pem");
+  for (char c : entity)
+    safe_entity += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? c : '_';
+  const auto path =
+      dir_ / (safe_entity + "." + std::string(key_type_name(type)) + "." + hex + ".pem");
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     auto key = PrivateKey::from_pem(read_file(path), path.string());
     if (key.type() == type) {
-      if (was_cached) *was_cached = true;
+      if (was_cached)
+        *was_cached = true;
       return key;
     }
   }
   auto key = PrivateKey::generate(type);
   write_file_atomic(path, key.pkcs8_pem(), private_mode);
-  if (was_cached) *was_cached = false;
+  if (was_cached)
+    *was_cached = false;
   return key;
 }
 

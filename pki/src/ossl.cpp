@@ -21,7 +21,9 @@ void throw_last_error(std::string_view what) {
   throw tlsmatrix::Error(tlsmatrix::Errc::crypto, message);
 }
 
-void clear_errors() noexcept { ERR_clear_error(); }
+void clear_errors() noexcept {
+  ERR_clear_error();
+}
 
 std::string bio_to_string(BIO& bio) {
   char* data = nullptr;

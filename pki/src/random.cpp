@@ -23,19 +23,27 @@ namespace {
 thread_local DeterministicRandom* active_stream = nullptr;
 
 int forward_or_stream(unsigned char* buf, int num, bool priv) {
-  if (num < 0) return 0;
+  if (num < 0)
+    return 0;
   if (active_stream != nullptr) {
     active_stream->fill({buf, static_cast<std::size_t>(num)});
     return 1;
   }
   EVP_RAND_CTX* drbg = priv ? RAND_get0_private(nullptr) : RAND_get0_public(nullptr);
-  if (drbg == nullptr) return 0;
+  if (drbg == nullptr)
+    return 0;
   return EVP_RAND_generate(drbg, buf, static_cast<std::size_t>(num), 0, 0, nullptr, 0);
 }
 
-int method_bytes(unsigned char* buf, int num) { return forward_or_stream(buf, num, true); }
-int method_pseudo(unsigned char* buf, int num) { return forward_or_stream(buf, num, false); }
-int method_status() { return 1; }
+int method_bytes(unsigned char* buf, int num) {
+  return forward_or_stream(buf, num, true);
+}
+int method_pseudo(unsigned char* buf, int num) {
+  return forward_or_stream(buf, num, false);
+}
+int method_status() {
+  return 1;
+}
 
 const RAND_METHOD routed_method = {
     nullptr, method_bytes, nullptr, nullptr, method_pseudo, method_status,
@@ -54,12 +62,15 @@ DeterministicRandom::DeterministicRandom(std::string_view seed, std::string_view
   std::string material = "tlsmatrix-v1|";
   material.append(seed).append("|").append(label);
   unsigned int len = 0;
-  ossl::check(EVP_Digest(material.data(), material.size(), key_.data(), &len, EVP_sha256(), nullptr),
-              "deriving the deterministic seed");
+  ossl::check(
+      EVP_Digest(material.data(), material.size(), key_.data(), &len, EVP_sha256(), nullptr),
+      "deriving the deterministic seed");
   active_stream = this;
 }
 
-DeterministicRandom::~DeterministicRandom() { active_stream = previous_; }
+DeterministicRandom::~DeterministicRandom() {
+  active_stream = previous_;
+}
 
 void DeterministicRandom::fill(std::span<std::uint8_t> out) {
   std::size_t done = 0;
@@ -68,7 +79,8 @@ void DeterministicRandom::fill(std::span<std::uint8_t> out) {
       std::uint8_t block[32];
       unsigned int len = 0;
       std::uint8_t ctr[8];
-      for (int i = 0; i < 8; ++i) ctr[i] = static_cast<std::uint8_t>(counter_ >> (56 - 8 * i));
+      for (int i = 0; i < 8; ++i)
+        ctr[i] = static_cast<std::uint8_t>(counter_ >> (56 - 8 * i));
       ++counter_;
       HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), ctr, sizeof ctr, block, &len);
       pending_.assign(block, block + len);

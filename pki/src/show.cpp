@@ -18,8 +18,10 @@ std::string extension_text(X509_EXTENSION* ext) {
   }
   std::string text = ossl::bio_to_string(*bio);
   for (auto& c : text)
-    if (c == '\n') c = ' ';
-  while (!text.empty() && text.back() == ' ') text.pop_back();
+    if (c == '\n')
+      c = ' ';
+  while (!text.empty() && text.back() == ' ')
+    text.pop_back();
   return text;
 }
 
@@ -31,7 +33,8 @@ std::string oid_text(const ASN1_OBJECT* obj) {
 
 std::string days_phrase(std::chrono::seconds delta) {
   const auto days = std::chrono::duration_cast<std::chrono::days>(delta).count();
-  if (days >= 1) return std::to_string(days) + (days == 1 ? " day" : " days");
+  if (days >= 1)
+    return std::to_string(days) + (days == 1 ? " day" : " days");
   const auto hours = std::chrono::duration_cast<std::chrono::hours>(delta).count();
   return std::to_string(hours) + (hours == 1 ? " hour" : " hours");
 }
@@ -61,8 +64,10 @@ CertificateSummary summarize(const Certificate& cert, TimePoint now) {
   s.fields.emplace_back("signature", OBJ_nid2ln(sig_nid));
   int md_nid = NID_undef, pk_nid = NID_undef;
   if (OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid)) {
-    if (md_nid == NID_sha1) s.notable.push_back("signed with SHA-1 (rejected at security level 2+)");
-    if (md_nid == NID_md5) s.notable.push_back("signed with MD5");
+    if (md_nid == NID_sha1)
+      s.notable.push_back("signed with SHA-1 (rejected at security level 2+)");
+    if (md_nid == NID_md5)
+      s.notable.push_back("signed with MD5");
   }
   s.fields.emplace_back("sha256 fingerprint", cert.sha256_fingerprint());
 
@@ -70,15 +75,17 @@ CertificateSummary summarize(const Certificate& cert, TimePoint now) {
     s.notable.push_back("expired " + days_phrase(now - cert.not_after()) + " ago");
   if (now < cert.not_before())
     s.notable.push_back("not valid for another " + days_phrase(cert.not_before() - now));
-  if (X509_get_version(&x) == 0) s.notable.push_back("X.509 version 1: no extensions");
+  if (X509_get_version(&x) == 0)
+    s.notable.push_back("X.509 version 1: no extensions");
 
   const bool self_issued = cert.is_self_issued();
   const bool ca = X509_check_ca(&x) != 0;
   if (self_issued) {
     const bool verifies = X509_verify(&x, pkey) == 1;
     ossl::clear_errors();
-    s.notable.push_back(verifies ? (ca ? "self-signed CA (a root)" : "self-signed, not a CA")
-                                 : "self-issued but its signature does not verify with its own key");
+    s.notable.push_back(verifies
+                            ? (ca ? "self-signed CA (a root)" : "self-signed, not a CA")
+                            : "self-issued but its signature does not verify with its own key");
   }
 
   bool has_bc = false, has_san = false, has_ku = false;
@@ -88,17 +95,22 @@ CertificateSummary summarize(const Certificate& cert, TimePoint now) {
     const int nid = OBJ_obj2nid(obj);
     const bool critical = X509_EXTENSION_get_critical(ext) != 0;
     std::string label = nid == NID_undef ? oid_text(obj) : OBJ_nid2ln(nid);
-    if (critical) label += " (critical)";
+    if (critical)
+      label += " (critical)";
     s.fields.emplace_back(label, extension_text(ext));
-    if (nid == NID_basic_constraints) has_bc = true;
-    if (nid == NID_subject_alt_name) has_san = true;
-    if (nid == NID_key_usage) has_ku = true;
+    if (nid == NID_basic_constraints)
+      has_bc = true;
+    if (nid == NID_subject_alt_name)
+      has_san = true;
+    if (nid == NID_key_usage)
+      has_ku = true;
     if (critical && X509_supported_extension(ext) == 0)
       s.notable.push_back("unknown critical extension " + oid_text(obj));
   }
   const uint32_t flags = X509_get_extension_flags(&x);
   if (X509_get_version(&x) == 2) {
-    if (!has_bc && !self_issued) s.notable.push_back("no basicConstraints");
+    if (!has_bc && !self_issued)
+      s.notable.push_back("no basicConstraints");
     if (has_bc && (flags & EXFLAG_CA) && (flags & EXFLAG_KUSAGE) &&
         !(X509_get_key_usage(&x) & KU_KEY_CERT_SIGN))
       s.notable.push_back("CA without keyCertSign in keyUsage");
@@ -113,13 +125,15 @@ CertificateSummary summarize(const Certificate& cert, TimePoint now) {
 
 std::string format_summary(const CertificateSummary& summary) {
   std::size_t width = 0;
-  for (const auto& [label, _] : summary.fields) width = std::max(width, label.size());
+  for (const auto& [label, _] : summary.fields)
+    width = std::max(width, label.size());
   std::string out;
   for (const auto& [label, value] : summary.fields)
     out += "  " + label + std::string(width - label.size(), ' ') + "  " + value + "\n";
   if (!summary.notable.empty()) {
     out += "  notable:\n";
-    for (const auto& n : summary.notable) out += "    - " + n + "\n";
+    for (const auto& n : summary.notable)
+      out += "    - " + n + "\n";
   }
   return out;
 }

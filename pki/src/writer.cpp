@@ -1,4 +1,5 @@
-// Output tree and manifest: PEM/DER/PKCS#12/CRL files staged in a temporary directory, then swapped in.
+// Output tree and manifest: PEM/DER/PKCS#12/CRL files staged in a temporary directory, then swapped
+// in.
 #include "pki/writer.hpp"
 
 #include <fcntl.h>
@@ -29,12 +30,15 @@ using tlsmatrix::Error;
 
 // Inside the staging directory nobody else looks, so a plain exclusive create is enough.
 void write_new(const fs::path& path, std::string_view data, bool secret) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, secret ? 0600 : 0644);
-  if (fd < 0) throw Error(Errc::io, "cannot create " + path.string() + ": " + std::strerror(errno));
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, secret ? 0600 : 0644);
+  if (fd < 0)
+    throw Error(Errc::io, "cannot create " + path.string() + ": " + std::strerror(errno));
   std::size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n < 0) {
       const int err = errno;
       ::close(fd);
@@ -42,20 +46,26 @@ void write_new(const fs::path& path, std::string_view data, bool secret) {
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0) throw Error(Errc::io, "cannot write " + path.string() + ": " + std::strerror(errno));
+  if (::close(fd) != 0)
+    throw Error(Errc::io, "cannot write " + path.string() + ": " + std::strerror(errno));
 }
 
-std::string to_string(const Bytes& b) { return {b.begin(), b.end()}; }
+std::string to_string(const Bytes& b) {
+  return {b.begin(), b.end()};
+}
 
 std::string pkcs12(const IssuedEntity& e, const std::string& password) {
   ossl::X509StackPtr ca(sk_X509_new_null());
-  for (const auto& c : e.intermediates) sk_X509_push(ca.get(), &c.get()); // borrowed
-  if (e.root) sk_X509_push(ca.get(), &e.root->get());
+  for (const auto& c : e.intermediates)
+    sk_X509_push(ca.get(), &c.get()); // borrowed
+  if (e.root)
+    sk_X509_push(ca.get(), &e.root->get());
   // OpenSSL 3 defaults: PBES2/PBKDF2/AES-256-CBC and an HMAC-SHA256 MAC, which Java 17's keytool
   // and NSS's pk12util both read.
   ossl::Pkcs12Ptr p12(PKCS12_create(password.c_str(), e.plan->name.c_str(), &e.key.get(),
                                     &e.cert.get(), ca.get(), 0, 0, 0, 0, 0));
-  if (!p12) ossl::throw_last_error("building " + e.plan->name + ".p12");
+  if (!p12)
+    ossl::throw_last_error("building " + e.plan->name + ".p12");
   ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   ossl::check(i2d_PKCS12_bio(bio.get(), p12.get()), "encoding " + e.plan->name + ".p12");
   return ossl::bio_to_string(*bio);
@@ -69,15 +79,21 @@ json verify_json(const ExpectedVerification& v) {
   j["openssl_error_name"] = v.openssl_error_name;
   j["openssl_error_depth"] = v.depth;
   json options = json::object();
-  if (!v.purpose.empty()) options["purpose"] = v.purpose;
-  if (v.verify.hostname) options["hostname"] = true;
-  if (v.verify.crl_check) options["crl_check"] = true;
-  if (v.verify.auth_level) options["auth_level"] = *v.verify.auth_level;
+  if (!v.purpose.empty())
+    options["purpose"] = v.purpose;
+  if (v.verify.hostname)
+    options["hostname"] = true;
+  if (v.verify.crl_check)
+    options["crl_check"] = true;
+  if (v.verify.auth_level)
+    options["auth_level"] = *v.verify.auth_level;
   j["verify_options"] = options;
   if (!v.caused_by_defect.empty() || !v.caused_by_entity.empty())
-    j["caused_by"] = {{"entity", v.caused_by_entity},
-                      {"defect", v.caused_by_defect.empty() ? json(nullptr) : json(v.caused_by_defect)}};
-  if (!v.note.empty()) j["note"] = v.note;
+    j["caused_by"] = {
+        {"entity", v.caused_by_entity},
+        {"defect", v.caused_by_defect.empty() ? json(nullptr) : json(v.caused_by_defect)}};
+  if (!v.note.empty())
+    j["note"] = v.note;
   return j;
 }
 
@@ -96,12 +112,17 @@ Formats parse_formats(std::string_view list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     auto end = list.find(',', start);
-    if (end == std::string_view::npos) end = list.size();
+    if (end == std::string_view::npos)
+      end = list.size();
     const auto item = list.substr(start, end - start);
-    if (item == "der") f.der = true;
-    else if (item == "p12") f.p12 = true;
-    else if (item == "chains") f.chains = true;
-    else if (item == "all") f = Formats{};
+    if (item == "der")
+      f.der = true;
+    else if (item == "p12")
+      f.p12 = true;
+    else if (item == "chains")
+      f.chains = true;
+    else if (item == "all")
+      f = Formats{};
     else if (item != "pem")
       throw Error(Errc::invalid_input, "--formats: unknown format \"" + std::string(item) +
                                            "\" (expected pem, der, p12, chains or all)");
@@ -122,7 +143,8 @@ std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
   m["p12_password"] = s.p12_password;
   json anchors = json::array();
   for (const auto& e : s.entities)
-    if (e.profile == Profile::root && e.trusted) anchors.push_back(e.name);
+    if (e.profile == Profile::root && e.trusted)
+      anchors.push_back(e.name);
   m["trust_anchors"] = anchors;
   m["files"] = {{"trust_anchors", "trust-anchors.pem"}, {"crls", "crls.pem"}};
   json entities = json::object();
@@ -130,13 +152,16 @@ std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
     const auto& p = *e.plan;
     const auto f = file_names(p.name);
     json j;
-    if (!p.description.empty()) j["description"] = p.description;
+    if (!p.description.empty())
+      j["description"] = p.description;
     j["profile"] = profile_name(p.profile);
     j["issuer"] = p.issuer ? json(*p.issuer) : json(nullptr);
     json chain = json::array();
-    for (const auto* c : s.chain_of(p.name)) chain.push_back(c->name);
+    for (const auto* c : s.chain_of(p.name))
+      chain.push_back(c->name);
     j["chain"] = chain;
-    if (p.profile == Profile::root) j["trusted"] = p.trusted;
+    if (p.profile == Profile::root)
+      j["trusted"] = p.trusted;
     j["subject"] = e.cert.subject();
     j["issuer_dn"] = e.cert.issuer();
     j["serial"] = e.cert.serial_hex();
@@ -148,18 +173,22 @@ std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
     // carries sha256WithRSAEncryption).
     j["signature_algorithm"] = e.cert.signature_algorithm();
     j["key"] = {{"type", key_type_name(e.key.type())}, {"description", e.key.description()}};
-    if (p.key_from) j["key"]["shared_with"] = *p.key_from;
+    if (p.key_from)
+      j["key"]["shared_with"] = *p.key_from;
     j["san"] = p.cert.subject_alt_names;
     j["defects"] = p.defects;
     if (p.revocation)
-      j["revocation"] = {{"date", format_time(p.revocation->date)}, {"reason", p.revocation->reason}};
+      j["revocation"] = {{"date", format_time(p.revocation->date)},
+                         {"reason", p.revocation->reason}};
     json files = {{"cert", f.cert}, {"key", f.key}};
     if (formats.chains) {
       files["chain"] = f.chain;
       files["fullchain"] = f.fullchain;
     }
-    if (formats.der) files["der"] = f.der;
-    if (formats.p12) files["p12"] = p.mismatched_key ? json(nullptr) : json(f.p12);
+    if (formats.der)
+      files["der"] = f.der;
+    if (formats.p12)
+      files["p12"] = p.mismatched_key ? json(nullptr) : json(f.p12);
     if (p.crl) {
       files["crl"] = f.crl;
       j["crl"] = {{"this_update", format_time(p.crl->this_update)},
@@ -187,8 +216,10 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
 
   std::string anchors, crls;
   for (const auto& e : pki.entities)
-    if (e.plan->profile == Profile::root && e.plan->trusted) anchors += e.cert.pem();
-  for (const auto& [name, crl] : pki.crls) crls += crl.pem();
+    if (e.plan->profile == Profile::root && e.plan->trusted)
+      anchors += e.cert.pem();
+  for (const auto& [name, crl] : pki.crls)
+    crls += crl.pem();
   write_new(dir / "trust-anchors.pem", anchors, false);
   write_new(dir / "crls.pem", crls, false);
 
@@ -211,14 +242,17 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
             write_new(dir / f.key, e.key_file.pkcs8_pem(), true);
             if (formats.chains) {
               std::string chain = leaf;
-              for (const auto& c : e.intermediates) chain += c.pem();
+              for (const auto& c : e.intermediates)
+                chain += c.pem();
               write_new(dir / f.chain, chain, false);
               write_new(dir / f.fullchain, e.root ? chain + e.root->pem() : chain, false);
             }
-            if (formats.der) write_new(dir / f.der, to_string(e.cert.der()), false);
+            if (formats.der)
+              write_new(dir / f.der, to_string(e.cert.der()), false);
             if (formats.p12 && !e.plan->mismatched_key) {
               std::optional<DeterministicRandom> rng;
-              if (pki.seed) rng.emplace(*pki.seed, "p12:" + e.plan->name);
+              if (pki.seed)
+                rng.emplace(*pki.seed, "p12:" + e.plan->name);
               write_new(dir / f.p12, pkcs12(e, pki.spec.p12_password), true);
             }
             if (auto it = pki.crls.find(e.plan->name); it != pki.crls.end())
@@ -236,8 +270,10 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
     }
   }
   for (const auto& err : errors)
-    if (err) std::rethrow_exception(err);
-  if (manifest_error) std::rethrow_exception(manifest_error);
+    if (err)
+      std::rethrow_exception(err);
+  if (manifest_error)
+    std::rethrow_exception(manifest_error);
   write_new(dir / "manifest.json", manifest, false);
   if (::chmod(dir.c_str(), 0755) != 0)
     throw Error(Errc::io, "cannot set the mode of " + dir.string() + ": " + std::strerror(errno));

@@ -1,4 +1,5 @@
-// Test support: run a command (Boost.Process v2, no shell, with a deadline), temp dirs, PKI fixtures.
+// Test support: run a command (Boost.Process v2, no shell, with a deadline), temp dirs, PKI
+// fixtures.
 #pragma once
 
 #include <chrono>
@@ -37,7 +38,9 @@ public:
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
+    return path_ / name;
+  }
 
 private:
   std::filesystem::path path_;

@@ -15,12 +15,14 @@ TEST(Time, RelativeOffsets) {
 
 TEST(Time, AbsoluteForms) {
   EXPECT_EQ(pki::format_time(*pki::parse_time("2030-01-02", now)), "2030-01-02T00:00:00Z");
-  EXPECT_EQ(pki::format_time(*pki::parse_time("2049-12-31T23:59:59Z", now)), "2049-12-31T23:59:59Z");
+  EXPECT_EQ(pki::format_time(*pki::parse_time("2049-12-31T23:59:59Z", now)),
+            "2049-12-31T23:59:59Z");
 }
 
 TEST(Time, RejectsMalformed) {
-  for (const char* bad : {"", "30d", "-30", "+1w", "2026-13-01", "2026-02-30", "2026-01-01T25:00:00Z",
-                          "2026-01-01 00:00:00", "-x d", "+-5d", "yesterday"})
+  for (const char* bad :
+       {"", "30d", "-30", "+1w", "2026-13-01", "2026-02-30", "2026-01-01T25:00:00Z",
+        "2026-01-01 00:00:00", "-x d", "+-5d", "yesterday"})
     EXPECT_FALSE(pki::parse_time(bad, now).has_value()) << bad;
 }
 } // namespace

@@ -83,6 +83,7 @@ struct FlowCheck {
 // interleave: both sides write concurrently, so a client's alert can overtake the rest of the
 // server's flight on the wire (a JSSE server writes ServerKeyExchange after its Certificate as a
 // record of its own). The order within each direction is still the flow's.
-[[nodiscard]] bool flow_matches_per_direction(const Flow& flow, const std::vector<FlowToken>& tokens);
+[[nodiscard]] bool flow_matches_per_direction(const Flow& flow,
+                                              const std::vector<FlowToken>& tokens);
 
 } // namespace harness

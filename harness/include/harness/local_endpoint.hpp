@@ -14,7 +14,8 @@
 namespace harness {
 
 // The protected resource: the client sends this request after the handshake …
-inline constexpr std::string_view resource_request = "GET /tlsmatrix HTTP/1.0\r\nHost: localhost\r\n\r\n";
+inline constexpr std::string_view resource_request =
+    "GET /tlsmatrix HTTP/1.0\r\nHost: localhost\r\n\r\n";
 // … and the server answers 200 with a body naming the authenticated client ("anonymous" if none):
 // "tlsmatrix-ok client=<subject of the client certificate>\n", then close_notify and close.
 inline constexpr std::string_view resource_marker = "tlsmatrix-ok client=";

@@ -31,25 +31,25 @@ enum class Phase { invalid, tcp, handshake, first_read, application_data, done }
 
 // One alert seen by a side (sent by it or received from the peer).
 struct AlertEvent {
-  bool sent = false;  // true: this side sent it; false: it received it
+  bool sent = false; // true: this side sent it; false: it received it
   bool fatal = true;
-  int description = 0; // RFC 8446 §6 AlertDescription
+  int description = 0;                    // RFC 8446 §6 AlertDescription
   [[nodiscard]] std::string name() const; // "bad_certificate", …
 };
 
 [[nodiscard]] std::string alert_name(int description);
 
 struct SideObservation {
-  std::string peer;                 // "local", "openssl", …
+  std::string peer; // "local", "openssl", …
   Outcome outcome = Outcome::invalid;
   Phase phase = Phase::invalid;
-  std::optional<int> exit_code;     // external programs only
-  std::optional<int> verify_error;  // X509_V_ERR_* when this side's verification failed
-  std::string error_text;           // the raw error lines, as the side said them
-  std::string reason;               // canonical (expired, unknown_ca, …), "unmapped" or ""
+  std::optional<int> exit_code;    // external programs only
+  std::optional<int> verify_error; // X509_V_ERR_* when this side's verification failed
+  std::string error_text;          // the raw error lines, as the side said them
+  std::string reason;              // canonical (expired, unknown_ca, …), "unmapped" or ""
   std::vector<AlertEvent> alerts;
-  std::string peer_identity;        // what the server saw of the client ("anonymous" for none)
-  std::string negotiated_version;   // "TLSv1.3"
+  std::string peer_identity;      // what the server saw of the client ("anonymous" for none)
+  std::string negotiated_version; // "TLSv1.3"
   std::string cipher;
   std::chrono::microseconds elapsed{0};
 };

@@ -19,15 +19,15 @@
 namespace harness {
 
 struct PeerInfo {
-  std::string name;        // "local", "openssl", …
+  std::string name; // "local", "openssl", …
   std::string description;
-  bool client = false;     // can act as a client
-  bool server = false;     // can act as a server
+  bool client = false;                // can act as a client
+  bool server = false;                // can act as a server
   std::set<std::string> capabilities; // see known_capabilities()
   // What this peer as a client needs its server to have (curl: "http", a server that answers an
   // HTTP request with an HTTP response); a server without it makes the case not_applicable.
   std::set<std::string> needs_from_server;
-  std::string version;     // what the program says of itself
+  std::string version;                    // what the program says of itself
   std::optional<std::string> unavailable; // why it cannot run here (not installed, …)
   std::filesystem::path definition;       // peers/<name>.json, empty for built-in peers
 };
@@ -100,14 +100,14 @@ public:
 [[nodiscard]] std::unique_ptr<Peer> load_cli_peer(const std::filesystem::path& definition);
 // "local", every shipped definition, then every *.json of `extra_dirs` (a name defined twice is
 // an error).
-[[nodiscard]] std::vector<std::unique_ptr<Peer>> load_peers(
-    const std::vector<std::filesystem::path>& extra_dirs = {});
+[[nodiscard]] std::vector<std::unique_ptr<Peer>>
+load_peers(const std::vector<std::filesystem::path>& extra_dirs = {});
 // Where the shipped peer definitions are.
 [[nodiscard]] std::filesystem::path default_peers_dir();
 
 // Classifies a finished peer process's output by its definition's rules (for tests and tools).
-[[nodiscard]] SideObservation classify_peer_output(const std::filesystem::path& definition, Side role,
-                                                   const ProcessResult& result,
+[[nodiscard]] SideObservation classify_peer_output(const std::filesystem::path& definition,
+                                                   Side role, const ProcessResult& result,
                                                    const TlsConfig& config = {});
 
 // Shell-quotes argv for a command a user can paste.

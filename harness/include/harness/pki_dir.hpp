@@ -18,7 +18,8 @@ public:
   [[nodiscard]] std::string profile(const std::string& entity) const;
   [[nodiscard]] std::filesystem::path cert(const std::string& entity) const;
   [[nodiscard]] std::filesystem::path key(const std::string& entity) const;
-  [[nodiscard]] std::filesystem::path chain(const std::string& entity) const; // leaf + intermediates
+  [[nodiscard]] std::filesystem::path
+  chain(const std::string& entity) const; // leaf + intermediates
   [[nodiscard]] std::filesystem::path p12(const std::string& entity) const;
   [[nodiscard]] std::filesystem::path crls() const { return dir_ / "crls.pem"; }
   [[nodiscard]] std::string key_type(const std::string& entity) const;

@@ -54,8 +54,8 @@ enum class RelayEnd {
 
 struct Recording {
   std::chrono::system_clock::time_point started_at; // wall clock at since_start == 0
-  std::uint16_t client_port = 0;     // the client's own (ephemeral) port on the client leg
-  std::uint16_t server_port = 0;     // the server's port (the relay's upstream)
+  std::uint16_t client_port = 0; // the client's own (ephemeral) port on the client leg
+  std::uint16_t server_port = 0; // the server's port (the relay's upstream)
   // The relay's own (ephemeral) port on the server leg: the source port the server's accept()
   // sees, which a server serving many connections prefixes its lines with ("@<port> …").
   std::uint16_t upstream_source_port = 0;

@@ -31,8 +31,9 @@ void check_results(const nlohmann::ordered_json& results, const std::string& ori
 // pass: a plain testcase; fail, wrong_reason, timeout: <failure>; harness_error: <error>;
 // not_applicable: <skipped>; expected_failure: <skipped> whose message gives the expectation's
 // reason and the original grade; unexpected_pass: passing with a note, or a <failure> when
-// results["expectations"]["strict"] is true (run --strict / report --strict). The failure text carries the evidence. An interrupted run adds one
-// testcase "tlsmatrix / run completed" with an <error>, so CI never shows a partial run as green.
+// results["expectations"]["strict"] is true (run --strict / report --strict). The failure text
+// carries the evidence. An interrupted run adds one testcase "tlsmatrix / run completed" with an
+// <error>, so CI never shows a partial run as green.
 [[nodiscard]] std::string render_junit(const nlohmann::ordered_json& results);
 
 // Text made safe for XML 1.0 content and attribute values: markup characters escaped, characters

@@ -14,7 +14,7 @@ namespace harness {
 
 struct RunInfo {
   std::string run_id;
-  std::string started;  // RFC 3339
+  std::string started; // RFC 3339
   std::string finished;
   bool interrupted = false;
   std::filesystem::path pki_dir;
@@ -28,7 +28,8 @@ struct RunInfo {
 [[nodiscard]] nlohmann::ordered_json trace_json(const std::vector<wire::TraceEvent>& trace);
 [[nodiscard]] nlohmann::ordered_json trace_summary_json(const wire::HandshakeSummary& summary);
 [[nodiscard]] nlohmann::ordered_json observation_json(const SideObservation& o);
-[[nodiscard]] nlohmann::ordered_json results_json(const RunInfo& info, const std::vector<CaseResult>& cases);
+[[nodiscard]] nlohmann::ordered_json results_json(const RunInfo& info,
+                                                  const std::vector<CaseResult>& cases);
 
 // Writes <run_dir>/results.json atomically and points <results_root>/latest at the run.
 void write_results(const std::filesystem::path& run_dir, const nlohmann::ordered_json& results);

@@ -59,7 +59,7 @@ struct RunOptions {
   unsigned jobs = 0; // 0: one per core
   std::chrono::milliseconds timeout{10000};
   std::filesystem::path run_dir; // cases/<…>/ logs and inputs/ go here
-  bool pcap = false; // a capture for every case (else only for cases that did not pass)
+  bool pcap = false;             // a capture for every case (else only for cases that did not pass)
   // Called when a worker takes a case, before it runs (from worker threads, not serialised): with
   // the ProgressFn after it, a display knows which cases are running and since when.
   std::function<void(const CaseSpec&)> on_start;
@@ -73,8 +73,8 @@ using ProgressFn = std::function<void(const CaseResult&, std::size_t done, std::
 
 // Runs every case; stops taking new cases once `stop` is set (Ctrl-C). Returns the finished ones
 // in plan order.
-[[nodiscard]] std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiDir& pki,
-                                                const RunOptions& options,
+[[nodiscard]] std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases,
+                                                const PkiDir& pki, const RunOptions& options,
                                                 const std::atomic<bool>& stop,
                                                 const ProgressFn& progress);
 

@@ -19,15 +19,15 @@ enum class ExpectedResult { invalid, accepted, rejected };
 [[nodiscard]] std::string_view to_string(ExpectedResult r);
 
 struct ServerSide {
-  std::string cert;                      // PKI entity
-  ChainShape chain = ChainShape::full;   // what the server sends after its leaf
+  std::string cert;                    // PKI entity
+  ChainShape chain = ChainShape::full; // what the server sends after its leaf
   ClientAuth client_auth = ClientAuth::none;
   std::vector<std::string> trust{"root"}; // trust anchors (PKI entities) for client certificates
   bool crl_check = false;
 };
 
 struct ClientSide {
-  std::optional<std::string> cert;        // PKI entity, or none
+  std::optional<std::string> cert; // PKI entity, or none
   std::vector<std::string> trust{"root"};
   std::string server_name = "localhost";
   bool verify = true;
@@ -35,9 +35,9 @@ struct ClientSide {
 
 struct Expectation {
   ExpectedResult result = ExpectedResult::invalid;
-  std::optional<Side> by;             // who must reject (rejected only)
-  std::vector<std::string> reasons;   // acceptable canonical reasons (rejected only)
-  std::vector<std::string> alerts;    // acceptable alert names on the wire (empty: any or none)
+  std::optional<Side> by;           // who must reject (rejected only)
+  std::vector<std::string> reasons; // acceptable canonical reasons (rejected only)
+  std::vector<std::string> alerts;  // acceptable alert names on the wire (empty: any or none)
   // The handshake on the wire, per TLS version (`expect.flow`: one list for every version, or an
   // object keyed by "1.2" / "1.3"); a version without one is not flow-checked.
   std::vector<std::pair<TlsVersion, Flow>> flows;
@@ -67,6 +67,7 @@ struct Scenario {
 [[nodiscard]] Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki);
 
 // All *.json files of a directory (sorted), or one file. Duplicate ids are errors.
-[[nodiscard]] std::vector<Scenario> load_scenarios(const std::filesystem::path& path, const PkiDir* pki);
+[[nodiscard]] std::vector<Scenario> load_scenarios(const std::filesystem::path& path,
+                                                   const PkiDir* pki);
 
 } // namespace harness

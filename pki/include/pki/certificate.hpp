@@ -52,10 +52,11 @@ struct RawExtension {
 // Everything that goes into one certificate. Validation of user input happens in the spec parser;
 // build_certificate() still refuses what OpenSSL cannot encode, with Errc::invalid_input.
 struct CertificateSettings {
-  int version = 3; // 1 or 3; version 1 carries no extensions
+  int version = 3;     // 1 or 3; version 1 carries no extensions
   std::string subject; // OpenSSL -subj form: "/O=tlsmatrix/CN=localhost"
-  std::vector<std::string> subject_alt_names; // "DNS:x", "IP:127.0.0.1", "email:a@b", "URI:https://x"
-  Bytes serial;                               // big-endian, positive, 1..20 bytes
+  std::vector<std::string>
+      subject_alt_names; // "DNS:x", "IP:127.0.0.1", "email:a@b", "URI:https://x"
+  Bytes serial;          // big-endian, positive, 1..20 bytes
   TimePoint not_before{};
   TimePoint not_after{};
   std::string digest = "sha256"; // sha256|sha384|sha512|sha1|md5; ignored for Ed25519/Ed448
@@ -91,8 +92,8 @@ public:
   [[nodiscard]] Bytes der() const;
   [[nodiscard]] std::string subject() const; // "/O=tlsmatrix/CN=localhost"
   [[nodiscard]] std::string issuer() const;
-  [[nodiscard]] std::string serial_hex() const; // lower-case, no separators
-  [[nodiscard]] Bytes serial() const;           // big-endian
+  [[nodiscard]] std::string serial_hex() const;         // lower-case, no separators
+  [[nodiscard]] Bytes serial() const;                   // big-endian
   [[nodiscard]] std::string sha256_fingerprint() const; // "AB:CD:…", as `openssl x509 -fingerprint`
   [[nodiscard]] TimePoint not_before() const;
   [[nodiscard]] TimePoint not_after() const;

@@ -14,9 +14,9 @@
 namespace pki {
 
 struct IssueOptions {
-  std::optional<std::string> seed;                 // reproducible keys, serials and signatures
-  std::optional<std::filesystem::path> key_cache;  // reuse keys across runs
-  unsigned jobs = 0;                               // worker threads; 0 = one per core
+  std::optional<std::string> seed;                // reproducible keys, serials and signatures
+  std::optional<std::filesystem::path> key_cache; // reuse keys across runs
+  unsigned jobs = 0;                              // worker threads; 0 = one per core
 };
 
 struct IssuedEntity {

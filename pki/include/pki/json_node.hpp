@@ -21,8 +21,10 @@ namespace pki {
 // Levenshtein distance, for "did you mean" hints.
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
 // " (did you mean \"issuer\"?)" when one candidate is a plausible typo of `got`, else "".
-[[nodiscard]] std::string did_you_mean(std::string_view got, const std::vector<std::string>& candidates);
-[[nodiscard]] std::string did_you_mean(std::string_view got, const std::vector<std::string_view>& candidates);
+[[nodiscard]] std::string did_you_mean(std::string_view got,
+                                       const std::vector<std::string>& candidates);
+[[nodiscard]] std::string did_you_mean(std::string_view got,
+                                       const std::vector<std::string_view>& candidates);
 // "a, b, c" -> {"a", "b", "c"}
 [[nodiscard]] std::vector<std::string> split_names(std::string_view list);
 
@@ -47,19 +49,23 @@ public:
     return value_->is_object() && value_->contains(std::string(key));
   }
   [[nodiscard]] JsonNode child(std::string_view key) const {
-    return JsonNode(value_->at(std::string(key)), pointer_ + "/" + escape_json_pointer(key), origin_);
+    return JsonNode(value_->at(std::string(key)), pointer_ + "/" + escape_json_pointer(key),
+                    origin_);
   }
   [[nodiscard]] JsonNode element(std::size_t i) const {
     return JsonNode(value_->at(i), pointer_ + "/" + std::to_string(i), origin_);
   }
   [[nodiscard]] std::optional<JsonNode> optional_child(std::string_view key) const {
-    if (!has(key)) return std::nullopt;
+    if (!has(key))
+      return std::nullopt;
     return child(key);
   }
   // The member, or an error at its pointer: "missing; expected <expected>".
-  [[nodiscard]] JsonNode required(std::string_view key, const std::string& expected = "a value") const {
+  [[nodiscard]] JsonNode required(std::string_view key,
+                                  const std::string& expected = "a value") const {
     expect_object();
-    if (!has(key)) missing(key, expected);
+    if (!has(key))
+      missing(key, expected);
     return child(key);
   }
 
@@ -77,7 +83,8 @@ public:
     const auto text = string();
     auto parsed = parse(text);
     if (!parsed)
-      fail("expected one of " + names + ", got \"" + text + "\"" + did_you_mean(text, split_names(names)));
+      fail("expected one of " + names + ", got \"" + text + "\"" +
+           did_you_mean(text, split_names(names)));
     return *parsed;
   }
 

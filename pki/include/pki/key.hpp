@@ -1,4 +1,5 @@
-// Private keys as value types: generation (optionally deterministic), PEM/DER encoding, a disk cache.
+// Private keys as value types: generation (optionally deterministic), PEM/DER encoding, a disk
+// cache.
 #pragma once
 
 #include <filesystem>
@@ -12,7 +13,18 @@
 
 namespace pki {
 
-enum class KeyType { invalid, rsa1024, rsa2048, rsa3072, rsa4096, p256, p384, p521, ed25519, ed448 };
+enum class KeyType {
+  invalid,
+  rsa1024,
+  rsa2048,
+  rsa3072,
+  rsa4096,
+  p256,
+  p384,
+  p521,
+  ed25519,
+  ed448
+};
 
 // "rsa-2048", "ec-p256", "ed25519", … (rsa-1024 is accepted only where `allow_weak` is set).
 [[nodiscard]] std::optional<KeyType> parse_key_type(std::string_view name, bool allow_weak = false);

@@ -37,10 +37,13 @@ using Asn1OctetStringPtr = Ptr<ASN1_OCTET_STRING, &ASN1_OCTET_STRING_free>;
 using GeneralNamesPtr = Ptr<GENERAL_NAMES, &GENERAL_NAMES_free>;
 using Pkcs12Ptr = Ptr<PKCS12, &PKCS12_free>;
 // sk_X509_free is a macro; the stack owns no certificates (they are borrowed when pushed).
-inline void free_x509_stack(STACK_OF(X509) * s) noexcept { sk_X509_free(s); }
+inline void free_x509_stack(STACK_OF(X509) * s) noexcept {
+  sk_X509_free(s);
+}
 using X509StackPtr = Ptr<STACK_OF(X509), &free_x509_stack>;
 
-// Throws tlsmatrix::Error(Errc::crypto) whose message is `what` followed by the drained error queue.
+// Throws tlsmatrix::Error(Errc::crypto) whose message is `what` followed by the drained error
+// queue.
 [[noreturn]] void throw_last_error(std::string_view what);
 
 // Drains and discards the thread's OpenSSL error queue (after an expected failure).
@@ -51,10 +54,12 @@ void clear_errors() noexcept;
 
 // Throws via throw_last_error when `ok` is not 1 (the usual OpenSSL success convention).
 inline void check(int ok, std::string_view what) {
-  if (ok != 1) throw_last_error(what);
+  if (ok != 1)
+    throw_last_error(what);
 }
 template <class T> T* check_ptr(T* p, std::string_view what) {
-  if (p == nullptr) throw_last_error(what);
+  if (p == nullptr)
+    throw_last_error(what);
   return p;
 }
 

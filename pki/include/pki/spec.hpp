@@ -16,7 +16,9 @@ namespace pki {
 
 enum class Profile { invalid, root, intermediate, server, client };
 [[nodiscard]] std::string_view profile_name(Profile p);
-[[nodiscard]] inline bool is_ca(Profile p) { return p == Profile::root || p == Profile::intermediate; }
+[[nodiscard]] inline bool is_ca(Profile p) {
+  return p == Profile::root || p == Profile::intermediate;
+}
 
 struct CrlPlan {
   TimePoint this_update{};

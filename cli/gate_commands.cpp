@@ -99,7 +99,9 @@ bool finish_gates(const Gates& gates, const GateArgs& g, const nlohmann::ordered
   }
   if (!gates.baseline)
     return false;
-  const auto d = harness::diff_runs(*gates.baseline, cells, in_scope);
+  auto d = harness::diff_runs(*gates.baseline, cells, in_scope);
+  if (gates.expectations)
+    harness::mark_racy(d, *gates.expectations);
   if (!quiet || d.changed())
     std::cout << "\nbaseline " << harness::render_diff(d, *gates.baseline, cells);
   return g.fail_on_change && d.changed();

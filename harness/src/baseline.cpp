@@ -249,6 +249,8 @@ std::string_view to_string(CellChange::Kind k) {
     return "not_run";
   case CellChange::Kind::alert_unseen:
     return "alert_unseen";
+  case CellChange::Kind::racy:
+    return "racy";
   }
   return "changed";
 }
@@ -260,7 +262,8 @@ std::size_t RunDiff::count(CellChange::Kind k) const {
 
 bool RunDiff::changed() const {
   return std::any_of(changes.begin(), changes.end(), [](const auto& c) {
-    return c.kind != CellChange::Kind::not_run && c.kind != CellChange::Kind::alert_unseen;
+    return c.kind != CellChange::Kind::not_run && c.kind != CellChange::Kind::alert_unseen &&
+           c.kind != CellChange::Kind::racy;
   });
 }
 
@@ -368,6 +371,10 @@ std::string render_diff(const RunDiff& d, const RunCells& old_run, const RunCell
       out += "  alert unseen " + c.id + "  (" + describe(c.before) + " / " + describe(c.after) +
              "; not a change)\n";
       break;
+    case CellChange::Kind::racy:
+      out += "  racy         " + c.id + "  (" + describe(c.before) + " / " + describe(c.after) +
+             "; " + c.note + ")\n";
+      break;
     }
   }
   out += std::to_string(d.compared) +
@@ -375,7 +382,8 @@ std::string render_diff(const RunDiff& d, const RunCells& old_run, const RunCell
          std::to_string(d.count(CellChange::Kind::only_old)) + " only in OLD, " +
          std::to_string(d.count(CellChange::Kind::only_new)) + " only in NEW, " +
          std::to_string(d.count(CellChange::Kind::not_run)) + " not run here, " +
-         std::to_string(d.count(CellChange::Kind::alert_unseen)) + " alert unseen\n";
+         std::to_string(d.count(CellChange::Kind::alert_unseen)) + " alert unseen, " +
+         std::to_string(d.count(CellChange::Kind::racy)) + " racy\n";
   return out;
 }
 
@@ -389,7 +397,8 @@ json diff_json(const RunDiff& d, const RunCells& old_run, const RunCells& new_ru
                  {"only_old", d.count(CellChange::Kind::only_old)},
                  {"only_new", d.count(CellChange::Kind::only_new)},
                  {"not_run", d.count(CellChange::Kind::not_run)},
-                 {"alert_unseen", d.count(CellChange::Kind::alert_unseen)}};
+                 {"alert_unseen", d.count(CellChange::Kind::alert_unseen)},
+                 {"racy", d.count(CellChange::Kind::racy)}};
   json list = json::array();
   for (const auto& c : d.changes) {
     json e;
@@ -398,7 +407,7 @@ json diff_json(const RunDiff& d, const RunCells& old_run, const RunCells& new_ru
     if (c.kind != CellChange::Kind::only_new)
       e["old"] = behaviour_json(c.before);
     if (c.kind == CellChange::Kind::changed || c.kind == CellChange::Kind::only_new ||
-        c.kind == CellChange::Kind::alert_unseen ||
+        c.kind == CellChange::Kind::alert_unseen || c.kind == CellChange::Kind::racy ||
         (c.kind == CellChange::Kind::not_run && !c.after.grade.empty()))
       e["new"] = behaviour_json(c.after);
     if (!c.fields.empty())
@@ -409,6 +418,37 @@ json diff_json(const RunDiff& d, const RunCells& old_run, const RunCells& new_ru
   }
   j["changes"] = list;
   return j;
+}
+
+void mark_racy(RunDiff& d, const Expectations& expectations) {
+  for (auto& c : d.changes) {
+    if (c.kind != CellChange::Kind::changed)
+      continue;
+    // "<scenario>/<tls>/<client>-><server>"
+    const auto slash = c.id.rfind('/');
+    const auto arrow = c.id.find("->", slash == std::string::npos ? 0 : slash);
+    const auto tls_slash = slash == std::string::npos ? slash : c.id.rfind('/', slash - 1);
+    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos)
+      continue;
+    const std::string scenario = c.id.substr(0, tls_slash);
+    const std::string tls = c.id.substr(tls_slash + 1, slash - tls_slash - 1);
+    const std::string client = c.id.substr(slash + 1, arrow - slash - 1);
+    const std::string server = c.id.substr(arrow + 2);
+    for (const auto& e : expectations.entries) {
+      if (!e.racy || !glob_match(e.scenario, scenario) || !glob_match(e.tls, tls) ||
+          !glob_match(e.client, client) || !glob_match(e.server, server) ||
+          !(glob_match(e.peer, client) || glob_match(e.peer, server)))
+        continue;
+      const auto documented = [&](const std::string& grade) {
+        return grade == "pass" || std::find(e.grades.begin(), e.grades.end(), grade) != e.grades.end();
+      };
+      if (documented(c.before.grade) && documented(c.after.grade)) {
+        c.kind = CellChange::Kind::racy;
+        c.note = "documented race: " + e.ref;
+        break;
+      }
+    }
+  }
 }
 
 } // namespace harness

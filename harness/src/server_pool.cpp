@@ -2,6 +2,7 @@
 // reading exactly the lines its own connection got ("@<source port> …" up to "@<port> END").
 #include "server_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -293,7 +294,18 @@ SideObservation PooledServerRun::finish(std::chrono::milliseconds deadline) {
                               " ms; it is retired (later cases get a fresh one)" + so_far);
 }
 
-ServerPool::ServerPool(fs::path dir) : dir_(std::move(dir)) {}
+ServerPool::ServerPool(fs::path dir) : dir_(std::move(dir)) {
+  // A run may pool servers in several phases (the sanity gate, then the matrix, then --repeat
+  // rounds), each with a pool of its own in the same folder: number on, never overwrite logs.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    unsigned n = 0;
+    const auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), n);
+    if (err == std::errc() && end != name.data() && *end == '-')
+      started_ = std::max(started_, n);
+  }
+}
 
 ServerPool::~ServerPool() {
   // Ask every server to stop first, so they wind down in parallel; each destructor then joins.

@@ -535,3 +535,44 @@ TEST(ReportCommand, ExpectationsRegradeJunit) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(RunDiff, AGradeFlipWithinARacyEntryIsRacyNotAChange) {
+  harness::Expectations e;
+  harness::ExpectationEntry racy;
+  racy.scenario = "client-*";
+  racy.tls = "1.3";
+  racy.server = "node";
+  racy.grades = {"wrong_reason"};
+  racy.racy = true;
+  racy.reason = "Node closes without an alert";
+  racy.ref = "x.json#/entries/0";
+  e.entries.push_back(racy);
+
+  const auto change = [](const std::string& id, const std::string& before,
+                         const std::string& after) {
+    harness::CellChange c;
+    c.id = id;
+    c.before.grade = before;
+    c.after.grade = after;
+    c.fields = {"grade"};
+    return c;
+  };
+  harness::RunDiff d;
+  d.changes = {change("client-wrong-eku/1.3/openssl->node", "pass", "wrong_reason"),
+               change("client-wrong-eku/1.2/openssl->node", "pass", "wrong_reason"), // not 1.3
+               change("client-expired/1.3/local->node", "pass", "fail"),             // not named
+               change("server-expired/1.3/node->local", "pass", "wrong_reason")};    // other side
+  harness::mark_racy(d, e);
+  EXPECT_EQ(d.changes[0].kind, harness::CellChange::Kind::racy);
+  EXPECT_EQ(d.changes[0].note, "documented race: x.json#/entries/0");
+  EXPECT_EQ(d.changes[1].kind, harness::CellChange::Kind::changed);
+  EXPECT_EQ(d.changes[2].kind, harness::CellChange::Kind::changed);
+  EXPECT_EQ(d.changes[3].kind, harness::CellChange::Kind::changed);
+  EXPECT_TRUE(d.changed());
+  d.changes.resize(1);
+  EXPECT_FALSE(d.changed());
+}
+
+} // namespace

@@ -185,7 +185,10 @@ TEST(PooledServers, ServerThatDiesCostsOnlyItsCasesAndIsReplaced) {
   testing_support::write_text(dir / "defs" / "dying.json", def.dump(2));
 
   const json r = run_matrix({"--peers", "local,dying", "--peer-defs", (dir / "defs").string(),
-                             "--filter", "*/local->dying", "--timeout", "5"},
+                             "--filter", "*/local->dying", "--timeout", "5",
+                             // broken on purpose: the sanity gate would report it before its
+                             // cases show how the pool copes
+                             "--no-sanity"},
                             dir / "out", "1");
   ASSERT_FALSE(r.is_null());
   std::size_t passed = 0, errors = 0, passed_after_error = 0;

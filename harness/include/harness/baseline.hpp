@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/expectations.hpp"
+
 namespace harness {
 
 // What a cell did, without anything timing-dependent: the case's own grade (before any
@@ -53,7 +55,8 @@ struct CellChange {
   // alert_unseen: the same behaviour, but one run saw an alert and the other none. Not a change:
   // a peer that closes with unread data resets the connection, and the reset can discard the alert
   // before the relay or the other side reads it (seen with Python's TLS 1.3 server).
-  enum class Kind { changed, only_old, only_new, not_run, alert_unseen };
+  // racy: the grade flipped within what a `racy` expectations entry documents (mark_racy).
+  enum class Kind { changed, only_old, only_new, not_run, alert_unseen, racy };
   Kind kind = Kind::changed;
   std::string id;
   CellBehaviour before, after;
@@ -74,6 +77,11 @@ struct RunDiff {
 // drops OLD cells NEW did not try to run (a --filter, --peers or --tls subset).
 [[nodiscard]] RunDiff diff_runs(const RunCells& old_run, const RunCells& new_run,
                                 const std::function<bool(const std::string& id)>& in_scope = {});
+
+// Turns each `changed` cell whose old and new grades are both a pass or a grade the covering
+// `racy` entry of `expectations` names (Node's TLS 1.3 close race) into `racy`: documented timing,
+// not a change. The entry must cover the cell's scenario, version and peers.
+void mark_racy(RunDiff& d, const Expectations& expectations);
 
 [[nodiscard]] std::string render_diff(const RunDiff& d, const RunCells& old_run,
                                       const RunCells& new_run);

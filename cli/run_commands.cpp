@@ -341,22 +341,18 @@ int run(const RunArgs& a) {
   const auto chosen_peers = split(a.peers);
   const auto chosen_tls = split(a.tls);
   const auto in_scope = [&](const std::string& id) {
-    const auto slash = id.rfind('/');
-    const auto arrow = id.find("->", slash);
-    const auto tls_slash = id.rfind('/', slash - 1);
-    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos)
+    const auto parts = harness::parse_case_id(id);
+    if (!parts)
       return true;
-    const std::string tls = id.substr(tls_slash + 1, slash - tls_slash - 1);
-    const std::string client = id.substr(slash + 1, arrow - slash - 1),
-                      server = id.substr(arrow + 2);
     auto among = [](const std::vector<std::string>& list, const std::string& x) {
       return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
     };
     const bool known_scenario =
         std::any_of(scenarios.begin(), scenarios.end(),
-                    [&](const auto& sc) { return sc.id == id.substr(0, tls_slash); });
+                    [&](const auto& sc) { return sc.id == parts->scenario; });
     return known_scenario && (a.filter.empty() || harness::glob_match(a.filter, id)) &&
-           among(chosen_tls, tls) && among(chosen_peers, client) && among(chosen_peers, server);
+           among(chosen_tls, parts->tls) && among(chosen_peers, parts->client) &&
+           among(chosen_peers, parts->server);
   };
   const bool changed = finish_gates(gates, a.gates, results_doc,
                                     (run_dir / "results.json").string(), in_scope, a.quiet);

@@ -24,12 +24,8 @@ std::string text(const json& j, const char* key) {
 
 // "<scenario>/<tls>/<client>-><server>" -> {client, server}.
 std::pair<std::string, std::string> pair_of(const std::string& id) {
-  const auto slash = id.rfind('/');
-  const std::string pair = slash == std::string::npos ? id : id.substr(slash + 1);
-  const auto arrow = pair.find("->");
-  if (arrow == std::string::npos)
-    return {pair, pair};
-  return {pair.substr(0, arrow), pair.substr(arrow + 2)};
+  const auto parts = parse_case_id(id);
+  return parts ? std::pair{parts->client, parts->server} : std::pair{id, id};
 }
 
 [[noreturn]] void invalid(const std::string& origin, const std::string& pointer,
@@ -424,23 +420,18 @@ void mark_racy(RunDiff& d, const Expectations& expectations) {
   for (auto& c : d.changes) {
     if (c.kind != CellChange::Kind::changed)
       continue;
-    // "<scenario>/<tls>/<client>-><server>"
-    const auto slash = c.id.rfind('/');
-    const auto arrow = c.id.find("->", slash == std::string::npos ? 0 : slash);
-    const auto tls_slash = slash == std::string::npos ? slash : c.id.rfind('/', slash - 1);
-    if (slash == std::string::npos || arrow == std::string::npos || tls_slash == std::string::npos)
+    const auto id = parse_case_id(c.id);
+    if (!id)
       continue;
-    const std::string scenario = c.id.substr(0, tls_slash);
-    const std::string tls = c.id.substr(tls_slash + 1, slash - tls_slash - 1);
-    const std::string client = c.id.substr(slash + 1, arrow - slash - 1);
-    const std::string server = c.id.substr(arrow + 2);
+    const auto& [scenario, tls, client, server] = *id;
     for (const auto& e : expectations.entries) {
       if (!e.racy || !glob_match(e.scenario, scenario) || !glob_match(e.tls, tls) ||
           !glob_match(e.client, client) || !glob_match(e.server, server) ||
           !(glob_match(e.peer, client) || glob_match(e.peer, server)))
         continue;
       const auto documented = [&](const std::string& grade) {
-        return grade == "pass" || std::find(e.grades.begin(), e.grades.end(), grade) != e.grades.end();
+        return grade == "pass" ||
+               std::find(e.grades.begin(), e.grades.end(), grade) != e.grades.end();
       };
       if (documented(c.before.grade) && documented(c.after.grade)) {
         c.kind = CellChange::Kind::racy;

@@ -92,3 +92,15 @@ TEST(Glob, Patterns) {
 }
 
 } // namespace
+
+TEST(CaseId, PartsOfACaseIdAndWhatIsNotOne) {
+  const auto p = harness::parse_case_id("client-expired/1.3/openssl->node");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->scenario, "client-expired");
+  EXPECT_EQ(p->tls, "1.3");
+  EXPECT_EQ(p->client, "openssl");
+  EXPECT_EQ(p->server, "node");
+  EXPECT_FALSE(harness::parse_case_id("client-expired/1.3"));
+  EXPECT_FALSE(harness::parse_case_id("openssl->node"));
+  EXPECT_FALSE(harness::parse_case_id("/1.3/a->b"));
+}

@@ -81,4 +81,11 @@ using ProgressFn = std::function<void(const CaseResult&, std::size_t done, std::
 // Glob with * and ? (for --filter).
 [[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text);
 
+// A case id's parts: "<scenario>/<tls>/<client>-><server>" (CaseSpec::id); nullopt when `id` is
+// not one.
+struct CaseIdParts {
+  std::string scenario, tls, client, server;
+};
+[[nodiscard]] std::optional<CaseIdParts> parse_case_id(std::string_view id);
+
 } // namespace harness

@@ -71,6 +71,10 @@ Gates load_gates(const GateArgs& g) {
                                !std::filesystem::exists(g.expectations, ec);
   if (!g.no_expectations && !g.expectations.empty() && !missing_default)
     gates.expectations = harness::load_expectations(g.expectations);
+  // An installed binary without its source tree: say so rather than grade silently without.
+  if (!g.no_expectations && missing_default)
+    std::cerr << "tlsmatrix: note: the default expectations file " << g.expectations
+              << " is missing; every stack difference counts (--expectations FILE to give one)\n";
   if (!g.baseline.empty())
     gates.baseline = harness::load_cells(g.baseline);
   return gates;

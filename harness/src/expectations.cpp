@@ -145,6 +145,14 @@ Expectations load_expectations(const fs::path& file) {
   return out;
 }
 
+bool entry_matches_cell(const ExpectationEntry& entry, const std::string& scenario,
+                        const std::string& tls, const std::string& client,
+                        const std::string& server) {
+  return glob_match(entry.scenario, scenario) && glob_match(entry.tls, tls) &&
+         glob_match(entry.client, client) && glob_match(entry.server, server) &&
+         (glob_match(entry.peer, client) || glob_match(entry.peer, server));
+}
+
 const ExpectationEntry* find_expectation(const Expectations& e, const std::string& scenario,
                                          const std::string& tls, const std::string& client,
                                          const std::string& server, const std::string& grade,
@@ -153,9 +161,7 @@ const ExpectationEntry* find_expectation(const Expectations& e, const std::strin
     return nullptr; // nothing ran: there is no behaviour to excuse
   const bool passed = grade == "pass";
   for (const auto& entry : e.entries) {
-    if (!glob_match(entry.scenario, scenario) || !glob_match(entry.tls, tls) ||
-        !glob_match(entry.client, client) || !glob_match(entry.server, server) ||
-        !(glob_match(entry.peer, client) || glob_match(entry.peer, server)))
+    if (!entry_matches_cell(entry, scenario, tls, client, server))
       continue;
     if (passed) {
       if (entry.racy)

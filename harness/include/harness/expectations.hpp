@@ -33,6 +33,12 @@ struct Expectations {
 // JSON pointer; an unreadable file is Error(io).
 [[nodiscard]] Expectations load_expectations(const std::filesystem::path& file);
 
+// Whether the entry's globs (scenario, tls, client, server, peer) match the cell; grades and
+// reasons aside.
+[[nodiscard]] bool entry_matches_cell(const ExpectationEntry& entry, const std::string& scenario,
+                                      const std::string& tls, const std::string& client,
+                                      const std::string& server);
+
 // The first entry covering a case with this id parts and verdict, or nullptr. A passing case is
 // covered by an entry whose globs match (its grades/reasons are ignored: the deviation is gone)
 // unless the entry is racy; not_applicable is never covered.

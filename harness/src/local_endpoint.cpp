@@ -343,12 +343,13 @@ std::string peer_identity(SSL* ssl) {
   return peer == nullptr ? "anonymous" : tls::oneline_subject(*peer);
 }
 
-SideObservation serve_connection(const tls::Context& context, const TlsConfig& config, Fd fd) {
+SideObservation serve_connection(const tls::Context& context, tls::KeyLogFile* keylog,
+                                 const TlsConfig& config, Fd fd) {
   const SigpipeBlock no_sigpipe;
   Recorder rec(Side::server, context.verifies_peer());
   const auto deadline = rec.started() + config.timeout;
   set_nodelay(fd.get());
-  const tls::SslPtr ssl_holder = context.new_ssl(rec.log());
+  const tls::SslPtr ssl_holder = context.new_ssl(rec.log(), keylog);
   SSL* ssl = ssl_holder.get();
   SSL_set_fd(ssl, fd.get());
   auto io = [&](auto op) { return drive(ssl, fd.get(), deadline, op); };
@@ -477,7 +478,9 @@ Fd listen_loopback(std::uint16_t port, std::uint16_t& bound) {
 } // namespace
 
 struct LocalServer::Impl {
-  Impl(const TlsConfig& c, std::uint16_t requested) : config(c), context(c, Side::server) {
+  Impl(const TlsConfig& c, std::uint16_t requested)
+      : config(c), context(tls::shared_context(c, Side::server)),
+        keylog(c.keylog.empty() ? nullptr : std::make_unique<tls::KeyLogFile>(c.keylog)) {
     listener = listen_loopback(requested, port);
   }
   // A pending connection before the deadline, or an invalid Fd.
@@ -494,7 +497,8 @@ struct LocalServer::Impl {
   }
 
   TlsConfig config;
-  tls::Context context;
+  std::shared_ptr<const tls::Context> context;
+  std::unique_ptr<tls::KeyLogFile> keylog;
   Fd listener;
   std::uint16_t port = 0;
 };
@@ -520,7 +524,7 @@ SideObservation LocalServer::serve_one() {
     obs.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(impl_->config.timeout);
     return obs;
   }
-  return serve_connection(impl_->context, impl_->config, std::move(conn));
+  return serve_connection(*impl_->context, impl_->keylog.get(), impl_->config, std::move(conn));
 }
 
 void LocalServer::serve_forever(const std::atomic<bool>& stop,
@@ -529,7 +533,8 @@ void LocalServer::serve_forever(const std::atomic<bool>& stop,
     Fd conn = impl_->accept_until(Clock::now() + 100ms);
     if (!conn.valid())
       continue;
-    const auto obs = serve_connection(impl_->context, impl_->config, std::move(conn));
+    const auto obs =
+        serve_connection(*impl_->context, impl_->keylog.get(), impl_->config, std::move(conn));
     if (on_connection)
       on_connection(obs);
   }
@@ -544,7 +549,10 @@ static bool resource_served(const std::string& received) {
 
 SideObservation run_local_client(const TlsConfig& config, const std::string& host,
                                  std::uint16_t port, std::string* response) {
-  const tls::Context context(config, Side::client);
+  const auto shared = tls::shared_context(config, Side::client);
+  const tls::Context& context = *shared;
+  const auto keylog =
+      config.keylog.empty() ? nullptr : std::make_unique<tls::KeyLogFile>(config.keylog);
   const SigpipeBlock no_sigpipe;
   Recorder rec(Side::client, context.verifies_peer());
   const auto deadline = rec.started() + config.timeout;
@@ -556,7 +564,7 @@ SideObservation run_local_client(const TlsConfig& config, const std::string& hos
     return rec.finish(nullptr);
   Fd fd = std::move(*connected);
   set_nodelay(fd.get());
-  const tls::SslPtr ssl_holder = context.new_ssl(rec.log());
+  const tls::SslPtr ssl_holder = context.new_ssl(rec.log(), keylog.get());
   SSL* ssl = ssl_holder.get();
   SSL_set_fd(ssl, fd.get());
   if (!config.server_name.empty()) {

@@ -2,6 +2,8 @@
 // versions, ciphers, key log, and the callbacks that record verification errors and alerts.
 #include "tls_context.hpp"
 
+#include <map>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
@@ -17,8 +19,8 @@ namespace {
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
-// Our own data hangs on OpenSSL objects at ex_data index 0 (the "app data" slot): the
-// ConnectionLog on each SSL, the KeyLogFile on the SSL_CTX.
+// Our own data hangs on each SSL at ex_data index 0 (the "app data" slot): its ConnectionLog,
+// which also names its key log file.
 constexpr int app_data_index = 0;
 
 ConnectionLog* log_of(const SSL* ssl) {
@@ -62,9 +64,9 @@ void info_callback(const SSL* ssl, int where, int ret) {
 }
 
 void keylog_callback(const SSL* ssl, const char* line) {
-  auto* file = static_cast<KeyLogFile*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), app_data_index));
-  if (file != nullptr)
-    file->append(line);
+  const ConnectionLog* log = log_of(ssl);
+  if (log != nullptr && log->keylog != nullptr)
+    log->keylog->append(line);
 }
 
 int protocol_version(TlsVersion v) {
@@ -216,17 +218,50 @@ Context::Context(const TlsConfig& config, Side side) : side_(side) {
   SSL_CTX_set_verify(ctx, mode, &verify_callback);
   SSL_CTX_set_info_callback(ctx, &info_callback);
 
-  if (!config.keylog.empty()) {
-    keylog_ = std::make_unique<KeyLogFile>(config.keylog);
-    SSL_CTX_set_ex_data(ctx, app_data_index, keylog_.get());
-    SSL_CTX_set_keylog_callback(ctx, &keylog_callback);
-  }
+  SSL_CTX_set_keylog_callback(ctx, &keylog_callback);
 }
 
-SslPtr Context::new_ssl(ConnectionLog& log) const {
+SslPtr Context::new_ssl(ConnectionLog& log, KeyLogFile* keylog) const {
   SslPtr ssl(pki::ossl::check_ptr(SSL_new(ctx_.get()), "creating an SSL connection"));
+  log.keylog = keylog;
   SSL_set_ex_data(ssl.get(), app_data_index, &log);
   return ssl;
+}
+
+std::shared_ptr<const Context> shared_context(const TlsConfig& config, Side side) {
+  // A file that cannot be read goes to the constructor, which says so properly.
+  auto contents = [](const std::filesystem::path& path) -> std::string {
+    if (path.empty())
+      return "-";
+    try {
+      return pki::read_file(path);
+    } catch (const Error&) {
+      return {};
+    }
+  };
+  std::string key = std::string(to_string(side)) + '\n' + std::string(to_string(config.version)) +
+                    '\n' + std::string(to_string(config.client_auth)) + '\n' +
+                    (config.verify ? "verify" : "no-verify") + '\n' +
+                    (config.crl_check ? "crl" : "no-crl") + '\n' + config.cipher_list + '\n' +
+                    config.ciphersuites + '\n';
+  for (const auto* path : {&config.cert, &config.key, &config.chain, &config.trust, &config.crls}) {
+    const std::string text = contents(*path);
+    if (text.empty())
+      return std::make_shared<const Context>(config, side); // throws, naming the file
+    key += path->string() + '\n' + std::to_string(text.size()) + '\n' + text;
+  }
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const Context>> cache;
+  {
+    const std::lock_guard lock(mutex);
+    if (auto it = cache.find(key); it != cache.end())
+      return it->second;
+  }
+  auto made = std::make_shared<const Context>(config, side);
+  const std::lock_guard lock(mutex);
+  if (cache.size() >= 256) // a run has a few dozen; a long-lived process must not grow forever
+    cache.clear();
+  return cache.emplace(std::move(key), std::move(made)).first->second;
 }
 
 DrainedErrors drain_errors() {

@@ -26,13 +26,14 @@ struct ConnectionLog {
   std::vector<AlertEvent> alerts;  // from the info callback, in order
   std::optional<int> verify_error; // the first X509_V_ERR_* the verify callback saw
   int verify_depth = -1;
-  std::string verify_subject;    // the certificate at verify_depth
-  std::string peer_leaf_subject; // the peer's leaf as the verify callback saw it
+  std::string verify_subject;         // the certificate at verify_depth
+  std::string peer_leaf_subject;      // the peer's leaf as the verify callback saw it
+  class KeyLogFile* keylog = nullptr; // where this connection's secrets go (none: nullptr)
 
   [[nodiscard]] const AlertEvent* first_fatal(bool sent) const;
 };
 
-// An NSS key log file shared by every connection of a context; lines are appended whole.
+// An NSS key log file, possibly shared by several connections; lines are appended whole.
 class KeyLogFile {
 public:
   explicit KeyLogFile(const std::filesystem::path& path); // throws Error(io) naming the file
@@ -43,16 +44,18 @@ private:
   std::ofstream out_;
 };
 
-// One endpoint's OpenSSL configuration. Throws tlsmatrix::Error for unreadable or inconsistent
-// files (a key that does not match its certificate is Errc::invalid_input naming both files).
+// One endpoint's OpenSSL configuration (everything of the TlsConfig but the key log, which is
+// per connection, and the timeout). Throws tlsmatrix::Error for unreadable or inconsistent files
+// (a key that does not match its certificate is Errc::invalid_input naming both files).
 class Context {
 public:
   Context(const TlsConfig& config, Side side);
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
-  // A new connection whose callbacks write into `log` (which must outlive it).
-  [[nodiscard]] SslPtr new_ssl(ConnectionLog& log) const;
+  // A new connection whose callbacks write into `log` and its secrets into `keylog` (both must
+  // outlive it; keylog may be null). Safe to call from several threads at once.
+  [[nodiscard]] SslPtr new_ssl(ConnectionLog& log, KeyLogFile* keylog) const;
   [[nodiscard]] Side side() const { return side_; }
   // True when this side verifies its peer (client: verify; server: client_auth != none).
   [[nodiscard]] bool verifies_peer() const { return verifies_peer_; }
@@ -60,9 +63,16 @@ public:
 private:
   Side side_;
   bool verifies_peer_ = false;
-  std::unique_ptr<KeyLogFile> keylog_; // outlives ctx_ (declared first, destroyed last)
   SslCtxPtr ctx_;
 };
+
+// The Context for this config and side, built once per process and then shared: building one
+// costs ~1.5 ms (SSL_CTX_new, parsing the identity and the trust anchors), a case's endpoints
+// need one each, and the matrix repeats the same few configurations hundreds of times. The key
+// is every setting the Context depends on plus the *contents* of its files, so a file rewritten
+// in place gets a new Context. Thread-safe; errors are thrown as by the constructor (and not
+// cached).
+[[nodiscard]] std::shared_ptr<const Context> shared_context(const TlsConfig& config, Side side);
 
 // The thread's OpenSSL error queue, drained: one "error:…" string per entry, joined by "; ".
 struct DrainedErrors {

@@ -486,6 +486,46 @@ TEST_P(LocalEndpointTest, KeylogRecordsSecretsOfBothSides) {
   EXPECT_EQ(server_keys.size(), tls13() ? 5u : 1u);
 }
 
+// Our endpoints share one OpenSSL context per configuration (harness/src/tls_context.hpp): the
+// key log must still be each connection's own, and a file rewritten in place must be read again.
+TEST_P(LocalEndpointTest, SharedContextsKeepKeyLogsApartAndSeeRewrittenFiles) {
+  const ScratchDir dir;
+  const auto lines = [](const fs::path& path) {
+    std::set<std::string> out;
+    std::istringstream in(testing_support::read_text(path));
+    for (std::string l; std::getline(in, l);)
+      out.insert(l);
+    return out;
+  };
+  std::vector<std::set<std::string>> server_keys;
+  for (const std::string run : {"a", "b"}) {
+    TlsConfig s = server("server");
+    TlsConfig c = client();
+    s.keylog = dir / (run + ".server.keys");
+    c.keylog = dir / (run + ".client.keys");
+    const auto e = exchange(s, c);
+    ASSERT_EQ(e.client.outcome, Outcome::completed) << describe(e.client);
+    server_keys.push_back(lines(s.keylog));
+    EXPECT_EQ(server_keys.back(), lines(c.keylog)) << run;
+    EXPECT_EQ(server_keys.back().size(), tls13() ? 5u : 1u) << run;
+  }
+  EXPECT_NE(server_keys[0], server_keys[1]); // two connections, two sets of secrets
+
+  // The same path, now holding the expired certificate (and its key): the client must see it.
+  fs::copy_file(file("server_expired.crt.pem"), dir / "leaf.crt.pem");
+  fs::copy_file(file("server_expired.key.pem"), dir / "leaf.key.pem");
+  TlsConfig s = server("server");
+  s.cert = dir / "leaf.crt.pem";
+  s.key = dir / "leaf.key.pem";
+  s.chain = file("server.chain.pem"); // the same intermediate: only the leaf changes
+  const auto before = exchange(s, client());
+  EXPECT_EQ(before.client.reason, "expired") << describe(before.client);
+  fs::copy_file(file("server.crt.pem"), dir / "leaf.crt.pem", fs::copy_options::overwrite_existing);
+  fs::copy_file(file("server.key.pem"), dir / "leaf.key.pem", fs::copy_options::overwrite_existing);
+  const auto after = exchange(s, client());
+  EXPECT_EQ(after.client.outcome, Outcome::completed) << describe(after.client);
+}
+
 // --- The openssl CLI as an independent judge -------------------------------------------------
 
 class OpensslInterop : public LocalEndpointTest {

@@ -68,9 +68,25 @@ public:
   }
 
   // The intermediates an endpoint sends after its leaf, in the given shape ("" = none).
+  // Worked out once per entity and shape: parsing the chain for every case cost more than the
+  // rest of a case's setup together.
   fs::path intermediates(const std::string& entity, ChainShape shape) {
     if (shape == ChainShape::leaf_only)
       return {};
+    const std::string id = entity + "\n" + std::string(to_string(shape));
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = intermediates_.find(id); it != intermediates_.end())
+        return it->second;
+    }
+    fs::path made = make_intermediates(entity, shape);
+    std::lock_guard lock(mutex_);
+    intermediates_.emplace(id, made);
+    return made;
+  }
+
+private:
+  fs::path make_intermediates(const std::string& entity, ChainShape shape) {
     const std::string text = pki::read_file(pki_.chain(entity));
     auto certs = pki::Certificate::all_from_pem(text, pki_.chain(entity).string());
     if (certs.size() <= 1)
@@ -86,7 +102,6 @@ public:
     });
   }
 
-private:
   template <class F> fs::path file(const std::string& name, F make) {
     std::lock_guard lock(mutex_);
     const fs::path path = dir_ / name;
@@ -98,6 +113,7 @@ private:
   fs::path dir_;
   std::mutex mutex_;
   std::set<std::string> made_;
+  std::map<std::string, fs::path> intermediates_; // entity + shape -> file ("" = none)
 };
 
 std::string slug(std::string s) {

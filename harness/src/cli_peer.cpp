@@ -967,6 +967,18 @@ public:
     return {classify(def_, def_.client, false, config, r), shell_join(cmd.argv)};
   }
 
+  bool has_prepare(Side role) const override {
+    return !(role == Side::server ? def_.server : def_.client).prepare.empty();
+  }
+
+  void prepare(const TlsConfig& config, Side role, const CaseContext& ctx) override {
+    if (!has_prepare(role))
+      return;
+    const bool server = role == Side::server;
+    (void)prepare(server ? def_.server : def_.client, server ? "server" : "client",
+                  make_vars(config, 0, ctx), ctx);
+  }
+
 private:
   std::string read_version() {
     std::vector<std::string> argv = def_.version_command;

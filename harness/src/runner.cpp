@@ -204,6 +204,103 @@ void record_trace(CaseResult& r, const Recording& rec, bool pcap, const fs::path
   }
 }
 
+// Why the case cannot run (a peer not installed, a capability it lacks), or nullopt.
+std::optional<std::string> not_applicable_reason(const CaseSpec& c) {
+  const PeerInfo& ci = c.client->info();
+  const PeerInfo& si = c.server->info();
+  if (ci.unavailable || si.unavailable)
+    return ci.unavailable ? ci.name + ": " + *ci.unavailable : si.name + ": " + *si.unavailable;
+  std::string missing;
+  for (const auto& need : ci.needs_from_server)
+    if (!si.capabilities.contains(need) && missing.empty())
+      missing = ci.name + " needs a server with " + need + "; " + si.name + " lacks it";
+  if (!missing.empty() || !has_caps(*c.client, *c.scenario, c.version, &missing) ||
+      !has_caps(*c.server, *c.scenario, c.version, &missing))
+    return missing;
+  return std::nullopt;
+}
+
+fs::path case_dir(const CaseSpec& c, const RunOptions& options) {
+  return options.run_dir / "cases" / slug(c.scenario->id) /
+         slug(std::string(to_string(c.version)) + "-" + c.client->info().name + "-" +
+              c.server->info().name);
+}
+
+struct CaseConfigs {
+  TlsConfig server;
+  TlsConfig client;
+};
+
+// What each endpoint of the case is told; files derived from the PKI are made on first use.
+CaseConfigs case_configs(const CaseSpec& c, const PkiDir& pki, Inputs& inputs,
+                         const RunOptions& options, const fs::path& dir) {
+  const Scenario& s = *c.scenario;
+  CaseConfigs out;
+  TlsConfig& server = out.server;
+  server.version = c.version;
+  server.cert = pki.cert(s.server.cert);
+  server.key = pki.key(s.server.cert);
+  server.chain = inputs.intermediates(s.server.cert, s.server.chain);
+  server.client_auth = s.server.client_auth;
+  if (s.server.client_auth != ClientAuth::none)
+    server.trust = inputs.trust(s.server.trust, s.server.crl_check);
+  server.crl_check = s.server.crl_check;
+  if (server.crl_check)
+    server.crls = pki.crls();
+  server.keylog = dir / "server.keylog";
+  server.timeout = options.timeout;
+
+  TlsConfig& client = out.client;
+  client.version = c.version;
+  if (s.client.cert) {
+    client.cert = pki.cert(*s.client.cert);
+    client.key = pki.key(*s.client.cert);
+    client.chain = inputs.intermediates(*s.client.cert, ChainShape::full);
+  }
+  client.trust = inputs.trust(s.client.trust);
+  client.server_name = s.client.server_name;
+  client.verify = s.client.verify;
+  client.keylog = dir / "client.keylog";
+  client.timeout = options.timeout;
+  if (c.version == TlsVersion::tls12 && !s.key_exchange.empty())
+    server.cipher_list = client.cipher_list = s.key_exchange == "rsa" ? "kRSA" : "ECDHE";
+  return out;
+}
+
+// Builds the per-run state the peers of these cases need (NSS databases) before any case runs,
+// `jobs` at a time, so that no case's time includes work done once for a whole run (~70 ms per
+// identity: the first case to use one was charged all of it). A failure is left for the case
+// itself to report: the peer remembers it and the case's own prepare call throws it.
+void prepare_peers(const std::vector<CaseSpec>& cases, const PkiDir& pki, Inputs& inputs,
+                   const RunOptions& options, unsigned jobs, const std::atomic<bool>& stop) {
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    if ((cases[i].client->has_prepare(Side::client) ||
+         cases[i].server->has_prepare(Side::server)) &&
+        !not_applicable_reason(cases[i]))
+      todo.push_back(i);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    EventLoop loop;
+    for (std::size_t k; !stop && (k = next.fetch_add(1)) < todo.size();) {
+      const CaseSpec& c = cases[todo[k]];
+      try {
+        const CaseConfigs configs = case_configs(c, pki, inputs, options, case_dir(c, options));
+        const CaseContext ctx{options.run_dir / "inputs", options.run_dir / "inputs", &loop,
+                              options.timeout};
+        c.client->prepare(configs.client, Side::client, ctx);
+        c.server->prepare(configs.server, Side::server, ctx);
+      } catch (const std::exception&) {
+        // reported by the case
+      }
+    }
+  };
+  std::vector<std::jthread> threads;
+  for (unsigned t = 1; t < std::min<std::size_t>(jobs, todo.size()); ++t)
+    threads.emplace_back(worker);
+  worker();
+}
+
 CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const RunOptions& options,
                    ServerPool* pool) {
   const auto started = Clock::now();
@@ -212,58 +309,18 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
   r.client.peer = c.client->info().name;
   r.server.peer = c.server->info().name;
   const Scenario& s = *c.scenario;
-
-  std::string missing;
   const PeerInfo& ci = c.client->info();
   const PeerInfo& si = c.server->info();
-  if (ci.unavailable || si.unavailable) {
+  if (auto why = not_applicable_reason(c)) {
     r.verdict.grade = Grade::not_applicable;
-    r.verdict.detail =
-        ci.unavailable ? ci.name + ": " + *ci.unavailable : si.name + ": " + *si.unavailable;
-    return r;
-  }
-  for (const auto& need : ci.needs_from_server)
-    if (!si.capabilities.contains(need) && missing.empty())
-      missing = ci.name + " needs a server with " + need + "; " + si.name + " lacks it";
-  if (!missing.empty() || !has_caps(*c.client, s, c.version, &missing) ||
-      !has_caps(*c.server, s, c.version, &missing)) {
-    r.verdict.grade = Grade::not_applicable;
-    r.verdict.detail = missing;
+    r.verdict.detail = std::move(*why);
     return r;
   }
 
-  r.dir = options.run_dir / "cases" / slug(s.id) /
-          slug(std::string(to_string(c.version)) + "-" + ci.name + "-" + si.name);
+  r.dir = case_dir(c, options);
   try {
     fs::create_directories(r.dir);
-    TlsConfig server;
-    server.version = c.version;
-    server.cert = pki.cert(s.server.cert);
-    server.key = pki.key(s.server.cert);
-    server.chain = inputs.intermediates(s.server.cert, s.server.chain);
-    server.client_auth = s.server.client_auth;
-    if (s.server.client_auth != ClientAuth::none)
-      server.trust = inputs.trust(s.server.trust, s.server.crl_check);
-    server.crl_check = s.server.crl_check;
-    if (server.crl_check)
-      server.crls = pki.crls();
-    server.keylog = r.dir / "server.keylog";
-    server.timeout = options.timeout;
-
-    TlsConfig client;
-    client.version = c.version;
-    if (s.client.cert) {
-      client.cert = pki.cert(*s.client.cert);
-      client.key = pki.key(*s.client.cert);
-      client.chain = inputs.intermediates(*s.client.cert, ChainShape::full);
-    }
-    client.trust = inputs.trust(s.client.trust);
-    client.server_name = s.client.server_name;
-    client.verify = s.client.verify;
-    client.keylog = r.dir / "client.keylog";
-    client.timeout = options.timeout;
-    if (c.version == TlsVersion::tls12 && !s.key_exchange.empty())
-      server.cipher_list = client.cipher_list = s.key_exchange == "rsa" ? "kRSA" : "ECDHE";
+    auto [server, client] = case_configs(c, pki, inputs, options, r.dir);
 
     EventLoop loop;
     const CaseContext ctx{r.dir, options.run_dir / "inputs", &loop, options.timeout};
@@ -442,6 +499,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiD
   std::mutex progress_mutex;
   const unsigned jobs =
       options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  prepare_peers(cases, pki, inputs, options, jobs, stop);
   auto worker = [&] {
     for (std::size_t i; !stop && (i = next.fetch_add(1)) < cases.size();) {
       if (options.on_start)

@@ -4,6 +4,7 @@
 // reason, alert and who sent it) — a difference is a result, not a failure. Skipped, with the
 // reason, when the peer is not installed.
 #include <algorithm>
+#include <optional>
 
 #include "peer_matrix.hpp"
 
@@ -135,6 +136,36 @@ TEST_F(NssPeer, OneDatabasePerIdentityBuiltOncePerRun) {
   // none, and each client certificate. Far fewer than the 64 cases that use NSS.
   EXPECT_GE(databases, 8);
   EXPECT_LE(databases, 20);
+}
+
+TEST_F(NssPeer, DatabasesAreBuiltBeforeTheFirstCaseRuns) {
+  // The runner prepares every database up front, so no case's elapsed time includes one: each
+  // prepare.log is finished before any case wrote its first file. (The sanity gate's cases, which
+  // run in a phase of their own before the matrix, are left out.)
+  const json& r = run_->results();
+  ASSERT_FALSE(r.is_null());
+  const fs::path run_dir = fs::path(r.at("cases").at(0).at("logs").at("dir").get<std::string>())
+                               .parent_path()
+                               .parent_path()
+                               .parent_path();
+  std::optional<fs::file_time_type> last_prepared, first_case_file;
+  for (const auto& e : fs::directory_iterator(run_dir / "inputs"))
+    if (e.is_directory() && e.path().filename().string().starts_with("nss-")) {
+      const auto t = fs::last_write_time(e.path() / "prepare.log");
+      last_prepared = last_prepared ? std::max(*last_prepared, t) : t;
+    }
+  for (const auto& e : fs::recursive_directory_iterator(run_dir / "cases")) {
+    const std::string scenario = e.path().parent_path().parent_path().filename().string();
+    if (scenario == "one-way" || scenario == "mutual" || scenario == "server-untrusted-root" ||
+        scenario == "client-untrusted-root")
+      continue;
+    if (e.is_regular_file()) {
+      const auto t = fs::last_write_time(e.path());
+      first_case_file = first_case_file ? std::min(*first_case_file, t) : t;
+    }
+  }
+  ASSERT_TRUE(last_prepared && first_case_file);
+  EXPECT_LT(*last_prepared, *first_case_file);
 }
 
 TEST_F(NssPeer, SanityCasesAreGreenInBothDirections) {

@@ -86,6 +86,13 @@ public:
                                                                 const CaseContext& context) = 0;
   [[nodiscard]] virtual ClientRun run_client(const TlsConfig& config, std::uint16_t port,
                                              const CaseContext& context) = 0;
+  // Whether this role builds per-run state before it runs (an NSS database per identity).
+  [[nodiscard]] virtual bool has_prepare(Side /*role*/) const { return false; }
+  // Builds that state for this config now (the runner does it for every case before the first
+  // one runs, so that no case's time includes it); start_server/run_client reuse it. Throws
+  // tlsmatrix::Error(Errc::peer) when a step fails — and so will the case that needs it.
+  virtual void prepare(const TlsConfig& /*config*/, Side /*role*/, const CaseContext& /*context*/) {
+  }
   // How to serve this case from a server shared with other cases; nullopt: this peer cannot
   // (then start_server runs one per case).
   [[nodiscard]] virtual std::optional<ManyServerSpec> many_server(const TlsConfig& /*config*/,

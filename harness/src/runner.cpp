@@ -243,6 +243,7 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
     }
     client.trust = inputs.trust(s.client.trust);
     client.server_name = s.client.server_name;
+    client.server_echoes = si.echo_server;
     client.verify = s.client.verify;
     client.keylog = r.dir / "client.keylog";
     client.timeout = options.timeout;

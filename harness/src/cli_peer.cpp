@@ -399,10 +399,6 @@ Definition parse_definition(const std::filesystem::path& file) {
       caps.element(i).fail("unknown capability \"" + cap_list[i] + "\"");
     d.info.capabilities.insert(cap_list[i]);
   }
-  if (d.info.server && d.info.capabilities.contains("http") && root.optional_child("server") &&
-      root.child("server").optional_child("answers") &&
-      root.child("server").child("answers").string() == "echo")
-    caps.fail("a server that answers with an echo does not speak \"http\"");
   if (auto needs = root.optional_child("needs_from_server")) {
     const auto list = needs->strings();
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -414,6 +410,8 @@ Definition parse_definition(const std::filesystem::path& file) {
   if (d.info.server) {
     d.server = parse_role(root.required("server"), true);
     d.info.echo_server = d.server.echoes;
+    if (d.info.echo_server && d.info.capabilities.contains("http"))
+      caps.fail("a server that answers with an echo does not speak \"http\"");
   }
   if (d.info.client)
     d.client = parse_role(root.required("client"), false);

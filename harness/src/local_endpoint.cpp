@@ -537,8 +537,6 @@ void LocalServer::serve_forever(const std::atomic<bool>& stop,
   }
 }
 
-// Our server answers with the resource marker; another server (s_server -www, curl's peers)
-// with an HTTP 200 status line: either way the protected resource was served.
 // An echo server (botan tls_server) never closes on its own: once the request's first line is
 // back, the exchange is complete; the client says close_notify and closes. It lingers only
 // briefly for the server's close, so that the server's answer to close_notify is read rather than
@@ -554,6 +552,8 @@ static SideObservation finish_echoed(Recorder& rec, SSL* ssl, Fd& fd, Clock::tim
   return rec.finish(ssl);
 }
 
+// Our server answers with the resource marker; another server (s_server -www, curl's peers)
+// with an HTTP 200 status line: either way the protected resource was served.
 static bool resource_served(const std::string& received) {
   return received.find(resource_marker) != std::string::npos ||
          received.starts_with("HTTP/1.0 200") || received.starts_with("HTTP/1.1 200");

@@ -399,6 +399,7 @@ int list_peers(bool as_json) {
            {"version", i.version},
            {"client", i.client},
            {"server", i.server},
+           {"server_answers", i.server ? (i.echo_server ? "echo" : "resource") : ""},
            {"capabilities", std::vector<std::string>(i.capabilities.begin(), i.capabilities.end())},
            {"available", !i.unavailable},
            {"unavailable", i.unavailable.value_or("")}});
@@ -409,6 +410,8 @@ int list_peers(bool as_json) {
   for (const auto& p : peers) {
     const auto& i = p->info();
     std::string roles = i.client && i.server ? "client+server" : i.client ? "client" : "server";
+    if (i.echo_server)
+      roles += ", server echoes";
     std::string caps;
     for (const auto& c : i.capabilities)
       caps += (caps.empty() ? "" : " ") + c;

@@ -5,7 +5,7 @@
 //   server --port P --cert F --key F [--chain F] [--trust F] [--crls F]
 //          [--client-auth none|request|require] [--tls 1.2|1.3] [--keylog F] [--many]
 //   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify]
-//          [--tls V] [--keylog F]
+//          [--tls V] [--keylog F] [--echo]
 //   version
 //   train KEYSTORE.p12   (build time only: handshakes with itself so that the class-data sharing
 //                         archive the launcher uses holds the classes a real case loads)
@@ -13,6 +13,8 @@
 // COMPLETED ..., VERIFY <kind> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
 // With --many the server serves connections concurrently until killed, each of its lines prefixed
 // "@<client port> ", ending with "@<client port> END".
+// client --echo: the server echoes (botan tls_server): read until the request's first line has
+// come back, then close with close_notify (the server would never close first).
 // Certificates and keys come from the PKI's PEM files and go into an in-memory PKCS#12 keystore
 // (the files the harness hands every peer, so chain shapes and trust sets are the same for all).
 // JSSE has no key log (no SSLKEYLOGFILE, no API): --keylog is accepted and ignored.
@@ -64,12 +66,14 @@ import javax.security.auth.x500.X500Principal;
 public final class TlsPeer {
   private static final byte[] REQUEST =
       "GET /tlsmatrix HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final String ECHOED = "GET /tlsmatrix HTTP/1.0";
   private static final int TIMEOUT_MS = 10_000;
   private static final PrintStream OUT = new PrintStream(System.out, false, StandardCharsets.UTF_8);
 
   private final Map<String, String> opts = new HashMap<>();
   private boolean noVerify;
   private boolean many;
+  private boolean echo;
 
   /** The lines of one connection: whole lines, one flush each, prefixed in --many mode. */
   private static final class Say {
@@ -120,6 +124,7 @@ public final class TlsPeer {
       switch (a) {
         case "--no-verify" -> noVerify = true;
         case "--many" -> many = true;
+        case "--echo" -> echo = true;
         case "--port", "--server-name", "--cert", "--key", "--chain", "--trust", "--crls",
             "--client-auth", "--tls", "--keylog" -> {
           if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
@@ -537,13 +542,16 @@ public final class TlsPeer {
       out.flush();
       final InputStream in = conn.getInputStream();
       final byte[] buf = new byte[4096];
-      for (int n; (n = in.read(buf)) >= 0;) response.write(buf, 0, n);
+      for (int n; (n = in.read(buf)) >= 0;) {
+        response.write(buf, 0, n);
+        if (echo && response.toString(StandardCharsets.UTF_8).contains(ECHOED)) break;
+      }
     } catch (IOException e) {
       report(say, "read", e);
       closeQuietly(conn);
       return 1;
     }
-    // The server's close_notify has arrived: close() now answers it with our own.
+    // The server's close_notify has arrived (or, with --echo, the echo): close() now sends ours.
     closeQuietly(conn);
     say.line("COMPLETED");
     final String body = response.toString(StandardCharsets.UTF_8);
@@ -551,6 +559,7 @@ public final class TlsPeer {
       OUT.print(body);
       OUT.flush();
     }
+    if (echo) return body.contains(ECHOED) ? 0 : 1;
     return body.contains("tlsmatrix-ok") || body.startsWith("HTTP/1.0 200")
             || body.startsWith("HTTP/1.1 200")
         ? 0

@@ -5,6 +5,8 @@
 // VERIFY <kind> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
 // `server --many` serves connection after connection concurrently until killed; each line about a
 // connection is prefixed with "@<client port> ", and "@<client port> END" follows its close.
+// `client --echo`: the server echoes (botan tls_server): read until the request's first line has
+// come back, then close with close_notify (the server would never close first).
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 )
 
 const request = "GET /tlsmatrix HTTP/1.0\r\n\r\n"
+const echoed = "GET /tlsmatrix HTTP/1.0"
 
 // Where a connection's lines go: the prefix is "" for a one-connection run and "@<port> " with
 // --many, where lines of concurrent connections are written whole, one write each.
@@ -116,6 +119,7 @@ func main() {
 	version := fs.String("tls", "", "")
 	keylog := fs.String("keylog", "", "")
 	many := fs.Bool("many", false, "")
+	echo := fs.Bool("echo", false, "")
 	_ = fs.Parse(os.Args[2:])
 
 	cfg := &tls.Config{ServerName: *serverName, InsecureSkipVerify: *noVerify}
@@ -156,7 +160,7 @@ func main() {
 		}
 		os.Exit(serve(cfg, *port))
 	}
-	os.Exit(connect(cfg, *port))
+	os.Exit(connect(cfg, *port, *echo))
 }
 
 func serve(cfg *tls.Config, port int) int {
@@ -235,7 +239,7 @@ func handle(o out, cfg *tls.Config, raw net.Conn) int {
 	return 0
 }
 
-func connect(cfg *tls.Config, port int) int {
+func connect(cfg *tls.Config, port int, echo bool) int {
 	raw, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
 	if err != nil {
 		report("tcp", err)
@@ -261,6 +265,9 @@ func connect(cfg *tls.Config, port int) int {
 		report("write", err)
 		return 1
 	}
+	if echo {
+		return readEcho(conn)
+	}
 	response, err := io.ReadAll(conn)
 	if err != nil {
 		report("read", err)
@@ -269,6 +276,31 @@ func connect(cfg *tls.Config, port int) int {
 	say("COMPLETED")
 	os.Stdout.Write(response)
 	if strings.Contains(string(response), "tlsmatrix-ok") || strings.HasPrefix(string(response), "HTTP/1.") {
+		return 0
+	}
+	return 1
+}
+
+// Reads until the request's first line has come back from an echo server, then sends close_notify.
+func readEcho(conn *tls.Conn) int {
+	var response []byte
+	buf := make([]byte, 4096)
+	for !strings.Contains(string(response), echoed) {
+		n, err := conn.Read(buf)
+		response = append(response, buf[:n]...)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			report("read", err)
+			return 1
+		}
+	}
+	// CloseWrite sends close_notify (PEERS.md trap 9).
+	_ = conn.CloseWrite()
+	say("COMPLETED")
+	os.Stdout.Write(response)
+	if strings.Contains(string(response), echoed) {
 		return 0
 	}
 	return 1

@@ -4,17 +4,20 @@
 //   server --port P --cert F --key F [--chain F] [--trust F] [--crls F] [--client-auth none|request|require]
 //          [--tls 1.2|1.3] [--keylog F]
 //   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
-//          [--keylog F]
+//          [--keylog F] [--echo]
 // Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 // VERIFY <code> <text>, ALERT received <name>, ERROR <phase> <code> <library text>.
 // `server --many` serves connection after connection concurrently until killed; each line about a
 // connection is prefixed with "@<client port> ", and "@<client port> END" follows its close.
+// `client --echo`: the server echoes (botan tls_server): read until the request's first line has
+// come back, then close with close_notify (the server would never close first).
 'use strict';
 const fs = require('fs');
 const net = require('net');
 const tls = require('tls');
 
 const REQUEST = 'GET /tlsmatrix HTTP/1.0\r\n\r\n';
+const ECHOED = 'GET /tlsmatrix HTTP/1.0';
 
 function parse(argv) {
   const args = { role: argv[0], clientAuth: 'none', noVerify: false };
@@ -24,6 +27,7 @@ function parse(argv) {
   for (let i = 1; i < argv.length; ++i) {
     if (argv[i] === '--no-verify') args.noVerify = true;
     else if (argv[i] === '--many') args.many = true;
+    else if (argv[i] === '--echo') args.echo = true;
     else if (names[argv[i]] && i + 1 < argv.length) args[names[argv[i]]] = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -162,14 +166,26 @@ function connect(args) {
   });
   keylog(args, socket);
   socket.setEncoding('utf8');
-  socket.on('data', (chunk) => { response += chunk; });
+  let echoed = false;
+  socket.on('data', (chunk) => {
+    response += chunk;
+    if (args.echo && !echoed && response.includes(ECHOED)) {
+      // end() sends close_notify, then FIN.
+      echoed = true;
+      say('COMPLETED');
+      process.stdout.write(response);
+      process.exitCode = 0;
+      socket.end();
+    }
+  });
   socket.on('end', () => {
-    if (failed) return;
+    if (failed || echoed) return;
     say('COMPLETED');
     process.stdout.write(response);
     process.exitCode = /tlsmatrix-ok|^HTTP\/1\.[01] 200/.test(response) ? 0 : 1;
   });
   socket.on('error', (err) => {
+    if (echoed) return;
     failed = true;
     report(err.code === 'ECONNREFUSED' ? 'tcp' : phase, err);
     process.exitCode = 1;

@@ -4,12 +4,14 @@
 #   server --port P --cert F --key F [--chain F] [--trust F] [--crls F] [--client-auth none|request|require]
 #          [--tls 1.2|1.3] [--keylog F]
 #   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
-#          [--keylog F]
+#          [--keylog F] [--echo]
 # Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 # VERIFY <openssl code> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
 # `server --many` serves connection after connection concurrently (a thread each) until killed;
 # each line about a connection is prefixed with "@<client port> ", and "@<client port> END"
 # follows its close.
+# `client --echo`: the server echoes (botan tls_server): read until the request's first line has
+# come back, then close with close_notify (the server would never close first).
 import argparse
 import os
 import socket
@@ -18,6 +20,7 @@ import sys
 import threading
 
 REQUEST = b"GET /tlsmatrix HTTP/1.0\r\n\r\n"
+ECHOED = REQUEST.split(b"\r\n")[0]
 SHORT = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
          "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L"}
 
@@ -181,6 +184,8 @@ def connect(args):
             if not chunk:
                 break
             response += chunk
+            if args.echo and ECHOED in response:
+                break
     except (ssl.SSLError, OSError) as e:
         report("read", e)
         conn.close()
@@ -190,6 +195,8 @@ def connect(args):
     sys.stdout.write(response.decode(errors="replace"))
     sys.stdout.flush()
     ok = b"tlsmatrix-ok" in response or response.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200"))
+    if args.echo:
+        ok = ECHOED in response
     return 0 if ok else 1
 
 
@@ -208,6 +215,7 @@ def main():
     p.add_argument("--tls", choices=["1.2", "1.3"])
     p.add_argument("--keylog")
     p.add_argument("--many", action="store_true")
+    p.add_argument("--echo", action="store_true")
     args = p.parse_args()
     try:
         return serve(args) if args.role == "server" else connect(args)

@@ -63,6 +63,8 @@ struct RoleDef {
   // Server: flags that make it serve many connections (the shared `--many` contract: lines
   // prefixed "@<client port> ", "@<client port> END" after each); empty = one per case.
   std::vector<std::string> many;
+  // Server: "answers": "echo" — it sends back what it reads instead of the resource.
+  bool echoes = false;
 };
 
 // Where a rule's line says which alert went by: a group holding its number or its name, or a
@@ -210,7 +212,8 @@ RoleDef parse_role(const JsonNode& n, bool server) {
                "prepare",   "why_prepare",     "argv",           "options",
                "tls",       "ready",           "port_busy",      "completed",
                "done",      "why_done",        "handshake_done", "stdin",
-               "why_stdin", "keep_stdin_open", "many",           "why_many"});
+               "why_stdin", "keep_stdin_open", "many",           "why_many",
+               "answers",   "why_answers",     "why_ready"});
   RoleDef r;
   r.present = true;
   if (auto p = n.optional_child("program"))
@@ -315,6 +318,16 @@ RoleDef parse_role(const JsonNode& n, bool server) {
   }
   if (auto k = n.optional_child("keep_stdin_open"))
     r.keep_stdin_open = k->boolean();
+  if (auto a = n.optional_child("answers")) {
+    if (!server)
+      a->fail("only a server answers requests");
+    const std::string answers = a->string();
+    if (answers != "resource" && answers != "echo")
+      a->fail("expected \"resource\" (the default: the protected resource, over HTTP) or \"echo\" "
+              "(what it reads, sent back), got \"" +
+              answers + "\"");
+    r.echoes = answers == "echo";
+  }
   if (auto m = n.optional_child("many")) {
     if (!server)
       m->fail("only a server serves many connections");
@@ -394,8 +407,12 @@ Definition parse_definition(const std::filesystem::path& file) {
       d.info.needs_from_server.insert(list[i]);
     }
   }
-  if (d.info.server)
+  if (d.info.server) {
     d.server = parse_role(root.required("server"), true);
+    d.info.echo_server = d.server.echoes;
+    if (d.info.echo_server && d.info.capabilities.contains("http"))
+      caps.fail("a server that answers with an echo does not speak \"http\"");
+  }
   if (d.info.client)
     d.client = parse_role(root.required("client"), false);
   if (auto rules = root.optional_child("classify")) {
@@ -476,6 +493,8 @@ bool condition_holds(const std::string& when, const TlsConfig& c) {
     return c.verify;
   if (when == "crl_check")
     return c.crl_check;
+  if (when == "server_echoes")
+    return c.server_echoes;
   if (when == "keylog")
     return !c.keylog.empty();
   if (when == "cipher_list")
@@ -744,8 +763,12 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
         o.error_text += line + "\n";
     }
   }
+  // Against an echo server a client has completed once the request came back (it is on stdout
+  // with what the client received), not when the resource did.
   const bool completed =
-      role.completed && std::regex_search(is_server ? r.out + r.err : r.out, *role.completed);
+      !is_server && config.server_echoes
+          ? r.out.find(echo_marker) != std::string::npos
+          : role.completed && std::regex_search(is_server ? r.out + r.err : r.out, *role.completed);
   auto done_rule = role.handshake_done.find(std::string(to_string(config.version)));
   if (done_rule == role.handshake_done.end())
     done_rule = role.handshake_done.find("");
@@ -780,6 +803,10 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   }
   return o;
 }
+
+// How long a client of an echo server may take to exit after the echo came back and its stdin
+// was closed, before the harness stops it.
+constexpr std::chrono::milliseconds echo_exit_grace{250};
 
 class CliServerRun final : public ServerRun {
 public:
@@ -963,7 +990,9 @@ public:
                      def_.client.send_request ? std::string(resource_request) : std::string(),
                      def_.client.keep_stdin_open};
     Process process(*ctx.loop, spec);
-    const ProcessResult r = process.wait(ctx.deadline);
+    const ProcessResult r = config.server_echoes
+                                ? wait_for_echo(process, def_.client.keep_stdin_open, ctx.deadline)
+                                : process.wait(ctx.deadline);
     return {classify(def_, def_.client, false, config, r), shell_join(cmd.argv)};
   }
 
@@ -980,6 +1009,37 @@ public:
   }
 
 private:
+  // A client of an echo server may never end by itself (s_client -ign_eof, tstclnt wait for the
+  // server to close, and the server waits for them): once the echo is on its stdout, stdin is
+  // closed (botan tls_client and our programs then say close_notify and exit), it gets a short
+  // grace, and is then stopped. That stop is the harness's doing, not a timeout.
+  static ProcessResult wait_for_echo(Process& process, bool stdin_open,
+                                     std::chrono::milliseconds deadline) {
+    using Clock = std::chrono::steady_clock;
+    const auto until = Clock::now() + deadline;
+    const bool echoed = process.wait_output(
+        [](const std::string& out, const std::string&) {
+          return out.find(echo_marker) != std::string::npos;
+        },
+        deadline);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (!echoed)
+      return process.wait(std::max(left, std::chrono::milliseconds(0)));
+    if (stdin_open && process.running()) {
+      try {
+        process.write_stdin({}, true);
+      } catch (const Error&) {
+        // the client had closed its stdin itself
+      }
+    }
+    const auto grace = std::clamp(left, std::chrono::milliseconds(0), echo_exit_grace);
+    // Returns at the client's exit, or after the grace.
+    (void)process.wait_output([](const std::string&, const std::string&) { return false; }, grace);
+    ProcessResult r = process.running() ? process.stop() : process.wait(grace);
+    r.timed_out = false;
+    return r;
+  }
+
   std::string read_version() {
     std::vector<std::string> argv = def_.version_command;
     if (argv.empty() && !def_.version_argv.empty()) {

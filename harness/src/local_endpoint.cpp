@@ -39,6 +39,8 @@ using tlsmatrix::Error;
 
 // How long a side waits, after it is done, for the peer to close too (see close_gracefully).
 constexpr auto linger_limit = 1000ms;
+// … and after an echo server's echo (it closes only after our close_notify, at once).
+constexpr auto echo_linger_limit = 250ms;
 constexpr std::size_t max_message = 1 << 20;
 constexpr std::string_view response_header = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n";
 
@@ -540,6 +542,21 @@ void LocalServer::serve_forever(const std::atomic<bool>& stop,
   }
 }
 
+// An echo server (botan tls_server) never closes on its own: once the request's first line is
+// back, the exchange is complete; the client says close_notify and closes. It lingers only
+// briefly for the server's close, so that the server's answer to close_notify is read rather than
+// reset.
+static SideObservation finish_echoed(Recorder& rec, SSL* ssl, Fd& fd, Clock::time_point deadline,
+                                     const std::string& received, std::string* response) {
+  if (response != nullptr)
+    *response = received;
+  rec.completed({});
+  if (!send_close_notify(ssl, fd.get(), deadline))
+    rec.note("SSL_shutdown: close_notify could not be sent");
+  close_gracefully(fd, std::min(deadline, Clock::now() + echo_linger_limit));
+  return rec.finish(ssl);
+}
+
 // Our server answers with the resource marker; another server (s_server -www, curl's peers)
 // with an HTTP 200 status line: either way the protected resource was served.
 static bool resource_served(const std::string& received) {
@@ -615,6 +632,8 @@ SideObservation run_local_client(const TlsConfig& config, const std::string& hos
     step = io([&] { return SSL_read(ssl, buf, sizeof buf); });
     if (step.ok) {
       received.append(buf, static_cast<std::size_t>(step.ret));
+      if (config.server_echoes && received.find(echo_marker) != std::string::npos)
+        return finish_echoed(rec, ssl, fd, deadline, received, response);
       if (received.size() > max_message)
         break;
       continue;

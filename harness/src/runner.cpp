@@ -259,6 +259,7 @@ CaseConfigs case_configs(const CaseSpec& c, const PkiDir& pki, Inputs& inputs,
   }
   client.trust = inputs.trust(s.client.trust);
   client.server_name = s.client.server_name;
+  client.server_echoes = c.server->info().echo_server;
   client.verify = s.client.verify;
   client.keylog = dir / "client.keylog";
   client.timeout = options.timeout;

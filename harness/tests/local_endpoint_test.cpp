@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness/process.hpp"
 #include "harness/reasons.hpp"
 #include "pki/error.hpp"
 #include "support.hpp"
@@ -788,6 +789,79 @@ TEST_P(LocalEndpointFixed, ClientTimesOutAgainstASilentServer) {
 
 INSTANTIATE_TEST_SUITE_P(Tls12, LocalEndpointFixed, ::testing::Values(TlsVersion::tls12),
                          version_name);
+
+// --- Echo servers (TlsConfig::server_echoes) ----------------------------------------------------
+
+// botan tls_server echoes each line it reads and never closes first: our client must count the
+// echo of its request as the exchange, say close_notify and close by itself.
+class EchoServer : public OpensslInterop {};
+
+TEST_P(EchoServer, BotanTlsServerEchoCompletesAndOurClientClosesFirst) {
+  if (!testing_support::have_program("botan"))
+    GTEST_SKIP() << "botan is not installed (its tls_server is the echo server under test)";
+  harness::EventLoop loop;
+  const std::uint16_t port = harness::pick_free_port();
+  harness::ProcessSpec spec;
+  // NAME.chain.pem: the leaf and its intermediate, in the one file tls_server takes.
+  spec.argv = {"botan",
+               "tls_server",
+               file("server.chain.pem").string(),
+               file("server.key.pem").string(),
+               "--port=" + std::to_string(port),
+               "--max-clients=1"};
+  harness::Process botan(loop, spec);
+  harness::Readiness ready;
+  // Not its "Listening for new connections" line: botan prints it before it binds.
+  ready.kind = harness::Readiness::Kind::port;
+  ready.port = port;
+  ready.deadline = 10s;
+  ASSERT_TRUE(botan.wait_ready(ready)) << botan.out_so_far() << botan.err_so_far();
+
+  TlsConfig c = client();
+  c.server_echoes = true;
+  std::string response;
+  const auto started = std::chrono::steady_clock::now();
+  const auto o = harness::run_local_client(c, "localhost", port, &response);
+  const auto took = std::chrono::steady_clock::now() - started;
+  SCOPED_TRACE("client: " + describe(o));
+  EXPECT_EQ(o.outcome, Outcome::completed);
+  EXPECT_EQ(o.phase, Phase::done);
+  EXPECT_EQ(o.negotiated_version, "TLSv1.2");
+  EXPECT_TRUE(response.starts_with(harness::echo_marker)) << response;
+  EXPECT_LT(took, 2s) << "the client waited for a close that an echo server never makes";
+  EXPECT_TRUE(std::any_of(o.alerts.begin(), o.alerts.end(), [](const auto& a) {
+    return a.sent && a.description == 0;
+  })) << "no close_notify sent";
+  // botan's own account: it saw our close_notify and ended by itself (--max-clients=1).
+  const auto r = botan.wait(10s);
+  EXPECT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("Handshake complete, TLS v1.2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Alert: close_notify"), std::string::npos) << r.out << r.err;
+}
+
+TEST_P(EchoServer, AnEchoOfSomethingElseIsNotCompletion) {
+  // s_server -rev sends every line back reversed and keeps the connection open: an answer, but
+  // not the echo of our request, so the client must not complete (it waits until its timeout).
+  Background srv({"openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-rev",
+                  version_flag(), "-cert", file("server.crt.pem").string(), "-key",
+                  file("server.key.pem").string(), "-cert_chain",
+                  file("intermediate.crt.pem").string()});
+  const auto port = accept_port(srv);
+  TlsConfig c = client();
+  c.server_echoes = true;
+  c.timeout = 1500ms;
+  std::string response;
+  const auto o = harness::run_local_client(c, "localhost", port, &response);
+  SCOPED_TRACE("client: " + describe(o));
+  EXPECT_NE(o.outcome, Outcome::completed);
+  EXPECT_EQ(o.outcome, Outcome::timeout);
+  EXPECT_NE(response.find("0.1/PTTH xirtamslt/ TEG"), std::string::npos)
+      << "s_server -rev did not answer as expected: " << response;
+  EXPECT_EQ(response.find(harness::echo_marker), std::string::npos) << response;
+}
+
+INSTANTIATE_TEST_SUITE_P(Tls12, EchoServer, ::testing::Values(TlsVersion::tls12), version_name);
 
 // --- The CLI verbs ---------------------------------------------------------------------------
 

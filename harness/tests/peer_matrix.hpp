@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -46,20 +47,21 @@ inline std::optional<std::string> unavailable(const std::string& peer) {
   return "no peer definition named " + peer;
 }
 
-// Runs `tlsmatrix run --peers local,<peer>` once for a suite and keeps results.json.
+// Runs `tlsmatrix run --peers local,<peer>` (or local,<with>,<peer>) once for a suite and keeps
+// results.json.
 class PeerRun {
 public:
-  explicit PeerRun(const std::string& peer) {
+  explicit PeerRun(const std::string& peer, const std::string& with = "") {
     if (auto why = unavailable(peer)) {
       skip_ = *why;
       return;
     }
-    run_ =
-        testing_support::run({testing_support::tlsmatrix_binary(), "run", "--peers",
-                              "local," + peer, "--jobs", "2", "--out", (dir_ / "results").string(),
-                              // the stack's own grades: these tests check the known differences
-                              "--no-expectations"},
-                             "", std::chrono::seconds(400));
+    run_ = testing_support::run({testing_support::tlsmatrix_binary(), "run", "--peers",
+                                 "local," + (with.empty() ? "" : with + ",") + peer, "--jobs", "2",
+                                 "--out", (dir_ / "results").string(),
+                                 // the stack's own grades: these tests check the known differences
+                                 "--no-expectations"},
+                                "", std::chrono::seconds(400));
     const fs::path latest = dir_ / "results" / "latest" / "results.json";
     if (fs::exists(latest))
       results_ = json::parse(testing_support::read_text(latest));
@@ -204,6 +206,65 @@ inline void check_client_matrix(const PeerRun& run, const std::string& peer,
   EXPECT_EQ(r.at("cases").size(), 2 * versions);
   EXPECT_EQ(peer_cases, static_cast<int>(versions));
   EXPECT_GT(passed, 0);
+}
+
+// For a peer run with others (PeerRun(peer, "openssl")): every case it takes part in passes, is a
+// known difference reported as documented (or, for a race, a pass), or is not_applicable for one
+// of the documented capability reasons (each of which must show up); each of `pairs` ("local>botan
+// 1.2") has cases and passes in some of them. No case of the peer may wait until its deadline.
+inline void check_peer_cells(const PeerRun& run, const std::string& peer,
+                             const KnownDifference* begin, const KnownDifference* end,
+                             const std::vector<std::string>& not_applicable,
+                             const std::vector<std::string>& pairs) {
+  ASSERT_FALSE(run.results().is_null()) << run.command().out << run.command().err;
+  const json& r = run.results();
+  EXPECT_TRUE(r.at("peers").at(peer).at("available").get<bool>());
+  std::map<std::string, int> na_seen, pair_cases, pair_passes;
+  std::map<const KnownDifference*, int> seen;
+  for (const auto& c : r.at("cases")) {
+    if (c.at("client") != peer && c.at("server") != peer)
+      continue;
+    const auto& v = c.at("verdict");
+    const std::string pair =
+        str(c.at("client")) + ">" + str(c.at("server")) + " " + str(c.at("tls"));
+    ++pair_cases[pair];
+    EXPECT_NE(v.at("grade"), "timeout") << c.at("id") << ": " << v.at("detail");
+    if (const auto* d = known(c, begin, end)) {
+      ++seen[d];
+      if (d->or_pass && v.at("grade") == "pass")
+        continue;
+      EXPECT_EQ(v.at("grade"), d->grade)
+          << c.at("id") << ": " << v.at("detail") << " (" << d->why << ")";
+      if (*d->reason) {
+        EXPECT_EQ(str(v.at("reason")), d->reason) << c.at("id");
+      }
+      EXPECT_EQ(str(v.at("alert")), d->alert) << c.at("id") << ": " << v.at("detail");
+      EXPECT_EQ(str(v.at("alert_from")), d->alert_from) << c.at("id");
+      continue;
+    }
+    if (v.at("grade") == "not_applicable") {
+      const std::string detail = str(v.at("detail"));
+      const bool documented =
+          std::find(not_applicable.begin(), not_applicable.end(), detail) != not_applicable.end();
+      na_seen[detail] += documented;
+      EXPECT_TRUE(documented) << c.at("id")
+                              << ": not_applicable for an undocumented reason: " << detail;
+      continue;
+    }
+    pair_passes[pair] += v.at("grade") == "pass";
+    EXPECT_EQ(v.at("grade"), "pass")
+        << c.at("id") << ": " << v.at("detail") << "\nreproduce: " << c.at("reproduce").dump()
+        << "\nlogs: " << c.at("logs").at("dir");
+  }
+  for (auto* d = begin; d != end; ++d)
+    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
+        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
+  for (const auto& why : not_applicable)
+    EXPECT_GT(na_seen[why], 0) << "documented not_applicable reason never seen: " << why;
+  for (const auto& pair : pairs) {
+    EXPECT_GT(pair_cases[pair], 0) << "no case of " << pair;
+    EXPECT_GT(pair_passes[pair], 0) << "no pass in " << pair;
+  }
 }
 
 } // namespace peer_matrix

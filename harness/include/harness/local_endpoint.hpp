@@ -19,6 +19,9 @@ inline constexpr std::string_view resource_request =
 // … and the server answers 200 with a body naming the authenticated client ("anonymous" if none):
 // "tlsmatrix-ok client=<subject of the client certificate>\n", then close_notify and close.
 inline constexpr std::string_view resource_marker = "tlsmatrix-ok client=";
+// A server that echoes (TlsConfig::server_echoes) sends the request back: the exchange is complete
+// once its first line is back (every client's request starts with it; some send no Host line).
+inline constexpr std::string_view echo_marker = "GET /tlsmatrix HTTP/1.0";
 
 // Both endpoints: TLS version min = max = config.version; identity = cert + key + the chain file's
 // certificates (a chain file that starts with the leaf itself, like NAME.chain.pem, is accepted:
@@ -33,7 +36,9 @@ inline constexpr std::string_view resource_marker = "tlsmatrix-ok client=";
 //
 // How a side's observation is decided:
 //   completed  the resource was exchanged (server: response and close_notify sent; client: the
-//              response holds resource_marker — a missing close_notify after it is only noted)
+//              response holds resource_marker — a missing close_notify after it is only noted;
+//              with config.server_echoes: echo_marker came back, then the client sends
+//              close_notify and closes without waiting for the server to close)
 //   rejected   this side refused the peer: its own verification failed (verify_error = the first
 //              X509_V_ERR_* of the verify callback, reason = reason_for_verify_error, depth and
 //              subject in error_text); a required client certificate was missing (no_client_cert);
@@ -73,7 +78,8 @@ private:
 // Connects to host:port ("localhost" means 127.0.0.1), handshakes with SNI = config.server_name
 // (omitted for an IP literal) and, when config.verify, checks the server certificate and its name
 // (DNS name or IP address); sends resource_request, reads the response to the end. Completed only
-// when the response contains resource_marker. `response`, when given, receives the raw response
+// when the response contains resource_marker (with config.server_echoes: once echo_marker is
+// back; the client then closes). `response`, when given, receives the raw response
 // (headers and body, possibly partial). Throws tlsmatrix::Error only for configuration problems.
 [[nodiscard]] SideObservation run_local_client(const TlsConfig& config, const std::string& host,
                                                std::uint16_t port, std::string* response = nullptr);

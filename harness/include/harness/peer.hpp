@@ -27,6 +27,9 @@ struct PeerInfo {
   // What this peer as a client needs its server to have (curl: "http", a server that answers an
   // HTTP request with an HTTP response); a server without it makes the case not_applicable.
   std::set<std::string> needs_from_server;
+  // As a server it echoes what it reads instead of serving the resource (botan tls_server, a
+  // definition's server "answers": "echo"): its clients are told so (TlsConfig::server_echoes).
+  bool echo_server = false;
   std::string version;                    // what the program says of itself
   std::optional<std::string> unavailable; // why it cannot run here (not installed, …)
   std::filesystem::path definition;       // peers/<name>.json, empty for built-in peers

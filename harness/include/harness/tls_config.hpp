@@ -25,9 +25,12 @@ struct TlsConfig {
   ClientAuth client_auth = ClientAuth::none; // server only
   bool verify = true;                        // client only: verify the server certificate
   std::string server_name = "localhost";     // client only: SNI and hostname check
-  std::string cipher_list;                   // TLS 1.2 OpenSSL cipher string ("" = default)
-  std::string ciphersuites;                  // TLS 1.3 suites ("" = default)
-  std::filesystem::path keylog;              // NSS key log file to write ("" = none)
+  // Client only: the server echoes the request instead of serving the resource, so the exchange
+  // is complete once the request's first line (echo_marker) has come back.
+  bool server_echoes = false;
+  std::string cipher_list;      // TLS 1.2 OpenSSL cipher string ("" = default)
+  std::string ciphersuites;     // TLS 1.3 suites ("" = default)
+  std::filesystem::path keylog; // NSS key log file to write ("" = none)
   std::chrono::milliseconds timeout{5000};
 };
 

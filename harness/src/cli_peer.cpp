@@ -60,6 +60,7 @@ struct RoleDef {
   std::map<std::string, std::regex> handshake_done; // by TLS version ("" = any)
   bool send_request = false;
   bool keep_stdin_open = false;
+  std::string keep_stdin_open_when; // a condition: keep it open only for such cases
   // Server: flags that make it serve many connections (the shared `--many` contract: lines
   // prefixed "@<client port> ", "@<client port> END" after each); empty = one per case.
   std::vector<std::string> many;
@@ -212,7 +213,7 @@ RoleDef parse_role(const JsonNode& n, bool server) {
                "prepare",   "why_prepare",     "argv",           "options",
                "tls",       "ready",           "port_busy",      "completed",
                "done",      "why_done",        "handshake_done", "stdin",
-               "why_stdin", "keep_stdin_open", "many",           "why_many",
+               "why_stdin", "keep_stdin_open", "keep_stdin_open_when", "many",           "why_many",
                "answers",   "why_answers",     "why_ready"});
   RoleDef r;
   r.present = true;
@@ -318,6 +319,8 @@ RoleDef parse_role(const JsonNode& n, bool server) {
   }
   if (auto k = n.optional_child("keep_stdin_open"))
     r.keep_stdin_open = k->boolean();
+  if (auto k = n.optional_child("keep_stdin_open_when"))
+    r.keep_stdin_open_when = parse_condition(*k);
   if (auto a = n.optional_child("answers")) {
     if (!server)
       a->fail("only a server answers requests");
@@ -478,6 +481,11 @@ Definition parse_definition(const std::filesystem::path& file) {
 
 // A condition on the endpoint's config: a name (true when set), name=value, "!" negates,
 // "," joins conditions that must all hold.
+bool keeps_stdin_open(const RoleDef& role, const TlsConfig& c) {
+  return role.keep_stdin_open ||
+         (!role.keep_stdin_open_when.empty() && condition_holds(role.keep_stdin_open_when, c));
+}
+
 bool condition_holds(const std::string& when, const TlsConfig& c) {
   if (const auto comma = when.find(','); comma != std::string::npos)
     return condition_holds(when.substr(0, comma), c) && condition_holds(when.substr(comma + 1), c);
@@ -887,7 +895,7 @@ public:
                        ctx.dir / "server.out",
                        ctx.dir / "server.err",
                        {},
-                       def_.server.keep_stdin_open};
+                       keeps_stdin_open(def_.server, config)};
       auto process = std::make_unique<Process>(*ctx.loop, spec);
       Readiness ready;
       if (!def_.server.ready_stdout.empty()) {
@@ -988,10 +996,10 @@ public:
                      ctx.dir / "client.out",
                      ctx.dir / "client.err",
                      def_.client.send_request ? std::string(resource_request) : std::string(),
-                     def_.client.keep_stdin_open};
+                     keeps_stdin_open(def_.client, config)};
     Process process(*ctx.loop, spec);
     const ProcessResult r = config.server_echoes
-                                ? wait_for_echo(process, def_.client.keep_stdin_open, ctx.deadline)
+                                ? wait_for_echo(process, spec.keep_stdin_open, ctx.deadline)
                                 : process.wait(ctx.deadline);
     return {classify(def_, def_.client, false, config, r), shell_join(cmd.argv)};
   }

@@ -349,27 +349,56 @@ FlowCheck check_flow(const Flow& flow, const std::vector<FlowToken>& tokens) {
   return r;
 }
 
+namespace {
+
+// The flow's steps for one side's events only (steps of the other side left out, steps that
+// offered either side's event made optional), and that side's tokens.
+std::pair<Flow, std::vector<FlowToken>> project(const Flow& flow,
+                                                const std::vector<FlowToken>& tokens, Direction d) {
+  Flow projected;
+  for (const auto& step : flow.steps) {
+    FlowStep p = step;
+    if (!step.any) {
+      std::erase_if(p.alternatives, [d](const FlowAtom& a) { return a.from != d; });
+      if (p.alternatives.empty())
+        continue;
+      // A step that offered the other side's event too may now be skipped.
+      p.optional = step.optional || p.alternatives.size() != step.alternatives.size();
+    }
+    projected.steps.push_back(std::move(p));
+  }
+  std::vector<FlowToken> own;
+  std::copy_if(tokens.begin(), tokens.end(), std::back_inserter(own),
+               [d](const FlowToken& t) { return t.from == d; });
+  return {std::move(projected), std::move(own)};
+}
+
+// A mismatch at a token of the trace (not at its end): no way through the flow consumed it.
+bool differs_within(const Flow& flow, const std::vector<FlowToken>& tokens) {
+  const FlowCheck check = check_flow(flow, tokens);
+  return check.result != FlowResult::matched && check.found.has_value();
+}
+
+} // namespace
+
 bool flow_matches_per_direction(const Flow& flow, const std::vector<FlowToken>& tokens) {
   for (const auto d : {Direction::client_to_server, Direction::server_to_client}) {
-    Flow projected;
-    for (const auto& step : flow.steps) {
-      FlowStep p = step;
-      if (!step.any) {
-        std::erase_if(p.alternatives, [d](const FlowAtom& a) { return a.from != d; });
-        if (p.alternatives.empty())
-          continue;
-        // A step that offered the other side's event too may now be skipped.
-        p.optional = step.optional || p.alternatives.size() != step.alternatives.size();
-      }
-      projected.steps.push_back(std::move(p));
-    }
-    std::vector<FlowToken> own;
-    std::copy_if(tokens.begin(), tokens.end(), std::back_inserter(own),
-                 [d](const FlowToken& t) { return t.from == d; });
+    const auto [projected, own] = project(flow, tokens, d);
     if (check_flow(projected, own).result != FlowResult::matched)
       return false;
   }
   return true;
+}
+
+bool flow_prefix_cannot_match(const Flow& flow, const std::vector<FlowToken>& prefix) {
+  if (!differs_within(flow, prefix))
+    return false;
+  for (const auto d : {Direction::client_to_server, Direction::server_to_client}) {
+    const auto [projected, own] = project(flow, prefix, d);
+    if (differs_within(projected, own))
+      return true;
+  }
+  return false;
 }
 
 } // namespace harness

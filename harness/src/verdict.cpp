@@ -178,16 +178,6 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
     v.flow = "matched (the directions interleaved differently: " + check.detail + ")";
     return;
   }
-  const auto encrypted = std::count_if(tokens.begin(), tokens.end(), [](const FlowToken& t) {
-    return t.kind == FlowAtom::Kind::encrypted && !t.ignorable;
-  });
-  if (encrypted > 0)
-    return not_checked(std::to_string(encrypted) +
-                       " record(s) could not be decrypted (no key log for this connection); " +
-                       check.detail);
-  if (!complete && !check.found)
-    return not_checked("the recording was cut short" + (note.empty() ? "" : " (" + note + ")") +
-                       "; " + check.detail);
   // Stacks legitimately pick different alerts for the same refusal (PEERS.md trap 7), and the
   // alert is already judged by expect.alerts: a flow whose shape holds and only an alert's name
   // differs is a wrong reason, not a wrong flow.
@@ -197,6 +187,23 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
       if (atom.kind == FlowAtom::Kind::alert &&
           std::ranges::find(atom.alerts, "close_notify") == atom.alerts.end())
         atom.alerts.clear();
+  const auto is_encrypted = [](const FlowToken& t) {
+    return t.kind == FlowAtom::Kind::encrypted && !t.ignorable;
+  };
+  if (const auto encrypted = std::count_if(tokens.begin(), tokens.end(), is_encrypted)) {
+    // What could not be decrypted may hold anything, unless the flow already broke before it: a
+    // plaintext prefix that no match can start with (whatever its alerts' names) is a mismatch
+    // for certain.
+    const std::vector<FlowToken> plaintext(
+        tokens.begin(), std::find_if(tokens.begin(), tokens.end(), is_encrypted));
+    if (!flow_prefix_cannot_match(any_alert, plaintext))
+      return not_checked(std::to_string(encrypted) +
+                         " record(s) could not be decrypted (no key log for this connection); " +
+                         check.detail);
+  } else if (!complete && !check.found) {
+    return not_checked("the recording was cut short" + (note.empty() ? "" : " (" + note + ")") +
+                       "; " + check.detail);
+  }
   if (check_flow(any_alert, tokens).result == FlowResult::matched ||
       flow_matches_per_direction(any_alert, tokens)) {
     v.flow = "alert differs: " + check.detail;

@@ -368,6 +368,47 @@ TEST(FlowGrade, AnAlertOvertakingTheRestOfTheOtherSidesFlightStillMatches) {
   EXPECT_TRUE(w.flow.starts_with("mismatch: flow step 3")) << w.flow;
 }
 
+TEST(FlowGrade, AMismatchBeforeTheUndecryptableRecordsIsCertain) {
+  // botan tls_client against a server without key logs: it refuses the certificate in its output
+  // only and goes on with ClientKeyExchange (PEERS.md trap 11); its closing alert is encrypted.
+  // Nothing in the encrypted records can undo a plaintext ClientKeyExchange where the flow has
+  // the client's alert.
+  const auto s = scenario_with(refused_after_certificate);
+  TraceBuilder t;
+  t.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "Certificate");
+  t.msg('S', "ServerKeyExchange").msg('S', "ServerHelloDone").msg('C', "ClientKeyExchange");
+  t.ccs('C').enc('C', "EncryptedHandshakeMessage").ccs('S').enc('S', "EncryptedHandshakeMessage");
+  t.enc('C', "EncryptedAlert");
+  auto v = passed();
+  harness::grade_flow(s, harness::TlsVersion::tls12, &t.events, t.tcp, true, "", v);
+  EXPECT_EQ(v.grade, harness::Grade::fail) << v.detail;
+  EXPECT_TRUE(v.flow.starts_with("mismatch: flow step 6")) << v.flow;
+  EXPECT_NE(v.flow.find("ClientKeyExchange"), std::string::npos) << v.flow;
+
+  // The same prefix up to the server's flight, then records nobody could read: the flow may still
+  // hold in them, so it is not checked.
+  TraceBuilder open;
+  open.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "Certificate");
+  open.msg('S', "ServerKeyExchange").msg('S', "ServerHelloDone").enc('C', "EncryptedAlert");
+  auto w = passed();
+  harness::grade_flow(s, harness::TlsVersion::tls12, &open.events, open.tcp, true, "", w);
+  EXPECT_EQ(w.grade, harness::Grade::pass) << w.detail;
+  EXPECT_TRUE(w.flow.starts_with("not checked: 1 record(s) could not be decrypted")) << w.flow;
+}
+
+TEST(FlowGrade, APrefixThatOnlyInterleavesDifferentlyIsNotACertainMismatch) {
+  // In wire order the client's ClientKeyExchange overtook the server's ServerHelloDone, but each
+  // side's own order holds: with the rest unreadable the flow is not checked, not failed.
+  const auto s = scenario_with(rsa_one_way);
+  TraceBuilder t;
+  t.msg('C', "ClientHello").msg('S', "ServerHello").msg('S', "Certificate");
+  t.msg('C', "ClientKeyExchange").msg('S', "ServerHelloDone").enc('S', "EncryptedHandshakeMessage");
+  auto v = passed();
+  harness::grade_flow(s, harness::TlsVersion::tls12, &t.events, t.tcp, true, "", v);
+  EXPECT_EQ(v.grade, harness::Grade::pass) << v.detail;
+  EXPECT_TRUE(v.flow.starts_with("not checked: 1 record(s) could not be decrypted")) << v.flow;
+}
+
 TEST(FlowGrade, OnlyTheAlertsNameDifferingIsAWrongReasonNotAFail) {
   auto s = scenario_with(refused_after_certificate);
   TraceBuilder t;

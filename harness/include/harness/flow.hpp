@@ -86,4 +86,10 @@ struct FlowCheck {
 [[nodiscard]] bool flow_matches_per_direction(const Flow& flow,
                                               const std::vector<FlowToken>& tokens);
 
+// True when no trace that starts with `prefix` can match the flow, in wire order or per
+// direction: a message in the prefix itself differs, so nothing that follows it can change the
+// verdict (e.g. a plaintext ClientKeyExchange where the flow has the client's alert, before the
+// records nobody could decrypt). False when the prefix could still begin a match.
+[[nodiscard]] bool flow_prefix_cannot_match(const Flow& flow, const std::vector<FlowToken>& prefix);
+
 } // namespace harness

@@ -209,12 +209,30 @@ int alert_by_name(const std::string& name) {
 }
 
 RoleDef parse_role(const JsonNode& n, bool server) {
-  n.only_keys({"why",       "program",         "line_buffered",  "why_line_buffered",
-               "prepare",   "why_prepare",     "argv",           "options",
-               "tls",       "ready",           "port_busy",      "completed",
-               "done",      "why_done",        "handshake_done", "stdin",
-               "why_stdin", "keep_stdin_open", "keep_stdin_open_when", "many",           "why_many",
-               "answers",   "why_answers",     "why_ready"});
+  n.only_keys({"why",
+               "program",
+               "line_buffered",
+               "why_line_buffered",
+               "prepare",
+               "why_prepare",
+               "argv",
+               "options",
+               "tls",
+               "ready",
+               "port_busy",
+               "completed",
+               "done",
+               "why_done",
+               "handshake_done",
+               "stdin",
+               "why_stdin",
+               "keep_stdin_open",
+               "keep_stdin_open_when",
+               "many",
+               "why_many",
+               "answers",
+               "why_answers",
+               "why_ready"});
   RoleDef r;
   r.present = true;
   if (auto p = n.optional_child("program"))
@@ -479,13 +497,14 @@ Definition parse_definition(const std::filesystem::path& file) {
   return d;
 }
 
-// A condition on the endpoint's config: a name (true when set), name=value, "!" negates,
-// "," joins conditions that must all hold.
+// Whether the role's stdin stays open for this case: always, or when its condition holds.
 bool keeps_stdin_open(const RoleDef& role, const TlsConfig& c) {
   return role.keep_stdin_open ||
          (!role.keep_stdin_open_when.empty() && condition_holds(role.keep_stdin_open_when, c));
 }
 
+// A condition on the endpoint's config: a name (true when set), name=value, "!" negates,
+// "," joins conditions that must all hold.
 bool condition_holds(const std::string& when, const TlsConfig& c) {
   if (const auto comma = when.find(','); comma != std::string::npos)
     return condition_holds(when.substr(0, comma), c) && condition_holds(when.substr(comma + 1), c);

@@ -229,7 +229,7 @@ SslPtr Context::new_ssl(ConnectionLog& log, KeyLogFile* keylog) const {
 }
 
 std::shared_ptr<const Context> shared_context(const TlsConfig& config, Side side) {
-  // A file that cannot be read goes to the constructor, which says so properly.
+  // A file that cannot be read (or is empty) goes to the constructor, which says what is wrong.
   auto contents = [](const std::filesystem::path& path) -> std::string {
     if (path.empty())
       return "-";
@@ -247,7 +247,7 @@ std::shared_ptr<const Context> shared_context(const TlsConfig& config, Side side
   for (const auto* path : {&config.cert, &config.key, &config.chain, &config.trust, &config.crls}) {
     const std::string text = contents(*path);
     if (text.empty())
-      return std::make_shared<const Context>(config, side); // throws, naming the file
+      return std::make_shared<const Context>(config, side); // uncached: it reports the file
     key += path->string() + '\n' + std::to_string(text.size()) + '\n' + text;
   }
   static std::mutex mutex;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -268,6 +269,22 @@ CaseConfigs case_configs(const CaseSpec& c, const PkiDir& pki, Inputs& inputs,
   return out;
 }
 
+// Calls fn(0 … count-1), `jobs` at a time, until done or `stop`. The calling thread is one of the
+// workers; the others live until every call returned (PR_SET_PDEATHSIG follows the thread that
+// started a child, so a child must not outlive the worker that started it).
+void for_each_parallel(std::size_t count, unsigned jobs, const std::atomic<bool>& stop,
+                       const std::function<void(std::size_t)>& fn) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i; !stop && (i = next.fetch_add(1)) < count;)
+      fn(i);
+  };
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < std::min<std::size_t>(jobs, count); ++t)
+    pool.emplace_back(worker);
+  worker();
+}
+
 // Builds the per-run state the peers of these cases need (NSS databases) before any case runs,
 // `jobs` at a time, so that no case's time includes work done once for a whole run (~70 ms per
 // identity: the first case to use one was charged all of it). A failure is left for the case
@@ -280,26 +297,19 @@ void prepare_peers(const std::vector<CaseSpec>& cases, const PkiDir& pki, Inputs
          cases[i].server->has_prepare(Side::server)) &&
         !not_applicable_reason(cases[i]))
       todo.push_back(i);
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
+  for_each_parallel(todo.size(), jobs, stop, [&](std::size_t k) {
     EventLoop loop;
-    for (std::size_t k; !stop && (k = next.fetch_add(1)) < todo.size();) {
-      const CaseSpec& c = cases[todo[k]];
-      try {
-        const CaseConfigs configs = case_configs(c, pki, inputs, options, case_dir(c, options));
-        const CaseContext ctx{options.run_dir / "inputs", options.run_dir / "inputs", &loop,
-                              options.timeout};
-        c.client->prepare(configs.client, Side::client, ctx);
-        c.server->prepare(configs.server, Side::server, ctx);
-      } catch (const std::exception&) {
-        // reported by the case
-      }
+    const CaseSpec& c = cases[todo[k]];
+    try {
+      const CaseConfigs configs = case_configs(c, pki, inputs, options, case_dir(c, options));
+      const CaseContext ctx{options.run_dir / "inputs", options.run_dir / "inputs", &loop,
+                            options.timeout};
+      c.client->prepare(configs.client, Side::client, ctx);
+      c.server->prepare(configs.server, Side::server, ctx);
+    } catch (const std::exception&) {
+      // reported by the case
     }
-  };
-  std::vector<std::jthread> threads;
-  for (unsigned t = 1; t < std::min<std::size_t>(jobs, todo.size()); ++t)
-    threads.emplace_back(worker);
-  worker();
+  });
 }
 
 CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const RunOptions& options,
@@ -495,33 +505,23 @@ std::vector<CaseResult> run_cases(const std::vector<CaseSpec>& cases, const PkiD
   if (options.reuse_servers)
     servers.emplace(options.run_dir / "servers");
   std::vector<std::optional<CaseResult>> results(cases.size());
-  std::atomic<std::size_t> next{0};
   std::size_t done = 0;
   std::mutex progress_mutex;
   const unsigned jobs =
       options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   prepare_peers(cases, pki, inputs, options, jobs, stop);
-  auto worker = [&] {
-    for (std::size_t i; !stop && (i = next.fetch_add(1)) < cases.size();) {
-      if (options.on_start)
-        options.on_start(cases[i]);
-      CaseResult r = run_one(cases[i], pki, inputs, options, servers ? &*servers : nullptr);
-      if (stop && r.verdict.grade != Grade::pass && r.verdict.grade != Grade::not_applicable)
-        continue; // killed by Ctrl-C: not a result
-      std::lock_guard lock(progress_mutex);
-      results[i] = std::move(r);
-      ++done;
-      if (progress)
-        progress(*results[i], done, cases.size());
-    }
-  };
-  {
-    // Worker threads live for the whole run: PR_SET_PDEATHSIG follows the thread that forked.
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < std::min<std::size_t>(jobs, cases.size()); ++t)
-      pool.emplace_back(worker);
-    worker();
-  }
+  for_each_parallel(cases.size(), jobs, stop, [&](std::size_t i) {
+    if (options.on_start)
+      options.on_start(cases[i]);
+    CaseResult r = run_one(cases[i], pki, inputs, options, servers ? &*servers : nullptr);
+    if (stop && r.verdict.grade != Grade::pass && r.verdict.grade != Grade::not_applicable)
+      return; // killed by Ctrl-C: not a result
+    std::lock_guard lock(progress_mutex);
+    results[i] = std::move(r);
+    ++done;
+    if (progress)
+      progress(*results[i], done, cases.size());
+  });
   std::vector<CaseResult> out;
   for (auto& r : results)
     if (r)

@@ -104,6 +104,31 @@ inline void expect_reported_as_documented(const json& c, const KnownDifference& 
   EXPECT_EQ(str(v.at("alert_from")), d.alert_from) << c.at("id");
 }
 
+// A not_applicable case must give one of the documented reasons; counts it in `na_seen`.
+inline void expect_documented_not_applicable(const json& c,
+                                             const std::vector<std::string>& not_applicable,
+                                             std::map<std::string, int>& na_seen) {
+  const std::string detail = str(c.at("verdict").at("detail"));
+  const bool documented =
+      std::find(not_applicable.begin(), not_applicable.end(), detail) != not_applicable.end();
+  na_seen[detail] += documented;
+  EXPECT_TRUE(documented) << c.at("id")
+                          << ": not_applicable for an undocumented reason: " << detail;
+}
+
+// Every known difference showed up (once per version it names, else in both), and every
+// documented not_applicable reason at least once: a stale entry is a failure too.
+inline void expect_every_documented_seen(const KnownDifference* begin, const KnownDifference* end,
+                                         std::map<const KnownDifference*, int> seen,
+                                         const std::vector<std::string>& not_applicable,
+                                         std::map<std::string, int> na_seen) {
+  for (auto* d = begin; d != end; ++d)
+    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
+        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
+  for (const auto& why : not_applicable)
+    EXPECT_GT(na_seen[why], 0) << "documented not_applicable reason never seen: " << why;
+}
+
 // Every case passes, or is a known difference reported exactly as documented; each known
 // difference shows up (a stack that changed its behaviour must be noticed, not silently pass).
 inline void check_matrix(const PeerRun& run, const std::string& peer, const KnownDifference* begin,
@@ -125,9 +150,7 @@ inline void check_matrix(const PeerRun& run, const std::string& peer, const Know
         << c.at("id") << ": " << v.at("detail") << "\nreproduce: " << c.at("reproduce").dump()
         << "\nlogs: " << c.at("logs").at("dir");
   }
-  for (auto* d = begin; d != end; ++d)
-    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
-        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
+  expect_every_documented_seen(begin, end, seen, {}, {});
   // Every scenario × its versions × the default pairs (local→local, peer→local, local→peer).
   std::size_t expected = 0;
   for (const auto& s :
@@ -177,15 +200,7 @@ inline void check_client_matrix(const PeerRun& run, const std::string& peer,
       continue;
     }
     if (v.at("grade") == "not_applicable" && c.at("client") == peer) {
-      const std::string detail = str(v.at("detail"));
-      bool documented = false;
-      for (const auto& why : not_applicable)
-        if (detail == why) {
-          documented = true;
-          ++na_seen[why];
-        }
-      EXPECT_TRUE(documented) << c.at("id")
-                              << ": not_applicable for an undocumented reason: " << detail;
+      expect_documented_not_applicable(c, not_applicable, na_seen);
       continue;
     }
     passed += c.at("client") == peer;
@@ -193,11 +208,7 @@ inline void check_client_matrix(const PeerRun& run, const std::string& peer,
         << c.at("id") << ": " << v.at("detail") << "\nreproduce: " << c.at("reproduce").dump()
         << "\nlogs: " << c.at("logs").at("dir");
   }
-  for (auto* d = begin; d != end; ++d)
-    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
-        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
-  for (const auto& why : not_applicable)
-    EXPECT_GT(na_seen[why], 0) << "documented not_applicable reason never seen: " << why;
+  expect_every_documented_seen(begin, end, seen, not_applicable, na_seen);
   // Every scenario × its versions × (local→local, peer→local).
   std::size_t versions = 0;
   for (const auto& s :
@@ -235,12 +246,7 @@ inline void check_peer_cells(const PeerRun& run, const std::string& peer,
       continue;
     }
     if (v.at("grade") == "not_applicable") {
-      const std::string detail = str(v.at("detail"));
-      const bool documented =
-          std::find(not_applicable.begin(), not_applicable.end(), detail) != not_applicable.end();
-      na_seen[detail] += documented;
-      EXPECT_TRUE(documented) << c.at("id")
-                              << ": not_applicable for an undocumented reason: " << detail;
+      expect_documented_not_applicable(c, not_applicable, na_seen);
       continue;
     }
     pair_passes[pair] += v.at("grade") == "pass";
@@ -248,11 +254,7 @@ inline void check_peer_cells(const PeerRun& run, const std::string& peer,
         << c.at("id") << ": " << v.at("detail") << "\nreproduce: " << c.at("reproduce").dump()
         << "\nlogs: " << c.at("logs").at("dir");
   }
-  for (auto* d = begin; d != end; ++d)
-    EXPECT_EQ(seen[d], *d->tls ? 1 : 2)
-        << d->scenario << " " << d->tls << " " << d->client << "->" << d->server;
-  for (const auto& why : not_applicable)
-    EXPECT_GT(na_seen[why], 0) << "documented not_applicable reason never seen: " << why;
+  expect_every_documented_seen(begin, end, seen, not_applicable, na_seen);
   for (const auto& pair : pairs) {
     EXPECT_GT(pair_cases[pair], 0) << "no case of " << pair;
     EXPECT_GT(pair_passes[pair], 0) << "no pass in " << pair;

@@ -250,6 +250,7 @@ public:
 
   void completed(const std::string& peer_identity) {
     obs_.outcome = Outcome::completed;
+    obs_.resource = true; // server: the response was sent; client: it (or the echo) came back
     obs_.phase = Phase::done;
     obs_.reason.clear();
     if (side_ == Side::server)
@@ -557,13 +558,6 @@ static SideObservation finish_echoed(Recorder& rec, SSL* ssl, Fd& fd, Clock::tim
   return rec.finish(ssl);
 }
 
-// Our server answers with the resource marker; another server (s_server -www, curl's peers)
-// with an HTTP 200 status line: either way the protected resource was served.
-static bool resource_served(const std::string& received) {
-  return received.find(resource_marker) != std::string::npos ||
-         received.starts_with("HTTP/1.0 200") || received.starts_with("HTTP/1.1 200");
-}
-
 SideObservation run_local_client(const TlsConfig& config, const std::string& host,
                                  std::uint16_t port, std::string* response) {
   const auto shared = tls::shared_context(config, Side::client);
@@ -643,7 +637,7 @@ SideObservation run_local_client(const TlsConfig& config, const std::string& hos
       break;
     }
     const Phase phase = received.empty() ? Phase::first_read : Phase::application_data;
-    if (resource_served(received)) {
+    if (shows_resource(received, false)) {
       // The response is here; only the connection's proper end is missing (a server that closes
       // without close_notify, PEERS.md trap 9, or one that keeps the connection open). The
       // resource was exchanged: say so, and say what was odd.
@@ -662,7 +656,7 @@ SideObservation run_local_client(const TlsConfig& config, const std::string& hos
   }
   if (response != nullptr)
     *response = received;
-  if (resource_served(received)) {
+  if (shows_resource(received, false)) {
     rec.completed({});
   } else if (received.size() > max_message) {
     rec.plain_error(Phase::application_data,

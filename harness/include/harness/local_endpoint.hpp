@@ -9,19 +9,10 @@
 #include <string>
 
 #include "harness/observation.hpp"
+#include "harness/resource.hpp"
 #include "harness/tls_config.hpp"
 
 namespace harness {
-
-// The protected resource: the client sends this request after the handshake …
-inline constexpr std::string_view resource_request =
-    "GET /tlsmatrix HTTP/1.0\r\nHost: localhost\r\n\r\n";
-// … and the server answers 200 with a body naming the authenticated client ("anonymous" if none):
-// "tlsmatrix-ok client=<subject of the client certificate>\n", then close_notify and close.
-inline constexpr std::string_view resource_marker = "tlsmatrix-ok client=";
-// A server that echoes (TlsConfig::server_echoes) sends the request back: the exchange is complete
-// once its first line is back (every client's request starts with it; some send no Host line).
-inline constexpr std::string_view echo_marker = "GET /tlsmatrix HTTP/1.0";
 
 // Both endpoints: TLS version min = max = config.version; identity = cert + key + the chain file's
 // certificates (a chain file that starts with the leaf itself, like NAME.chain.pem, is accepted:

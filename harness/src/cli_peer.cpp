@@ -13,9 +13,9 @@
 #include <set>
 #include <sstream>
 
-#include "harness/local_endpoint.hpp"
 #include "harness/peer.hpp"
 #include "harness/reasons.hpp"
+#include "harness/resource.hpp"
 #include "harness/scenario.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
@@ -57,6 +57,8 @@ struct RoleDef {
   std::string ready_stdout, ready_stderr;
   std::string port_busy;
   std::optional<std::regex> completed;
+  // Server: output that proves it sent the resource (not just that a handshake finished).
+  std::optional<std::regex> served;
   std::map<std::string, std::regex> handshake_done; // by TLS version ("" = any)
   bool send_request = false;
   bool keep_stdin_open = false;
@@ -221,6 +223,8 @@ RoleDef parse_role(const JsonNode& n, bool server) {
                "ready",
                "port_busy",
                "completed",
+               "served",
+               "why_served",
                "done",
                "why_done",
                "handshake_done",
@@ -232,7 +236,11 @@ RoleDef parse_role(const JsonNode& n, bool server) {
                "why_many",
                "answers",
                "why_answers",
+               "advisory_verification",
                "why_ready"});
+  if (server)
+    if (auto a = n.optional_child("advisory_verification"))
+      a->fail("only a client's verification can be declared advisory");
   RoleDef r;
   r.present = true;
   if (auto p = n.optional_child("program"))
@@ -311,6 +319,11 @@ RoleDef parse_role(const JsonNode& n, bool server) {
     r.port_busy = p->string();
   if (auto c = n.optional_child("completed"))
     r.completed = compile(*c);
+  if (auto sv = n.optional_child("served")) {
+    if (!server)
+      sv->fail("only a server serves the resource (a client's receipt is its completed pattern)");
+    r.served = compile(*sv);
+  }
   if (auto d = n.optional_child("done")) {
     if (!server)
       d->fail("only a server waits for a done pattern (a client's end is its exit)");
@@ -434,8 +447,12 @@ Definition parse_definition(const std::filesystem::path& file) {
     if (d.info.echo_server && d.info.capabilities.contains("http"))
       caps.fail("a server that answers with an echo does not speak \"http\"");
   }
-  if (d.info.client)
-    d.client = parse_role(root.required("client"), false);
+  if (d.info.client) {
+    const auto client = root.required("client");
+    d.client = parse_role(client, false);
+    if (auto a = client.optional_child("advisory_verification"))
+      d.info.advisory_client = a->string();
+  }
   if (auto rules = root.optional_child("classify")) {
     if (!rules->value().is_array())
       rules->fail("expected an array of rules");
@@ -801,6 +818,10 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
     done_rule = role.handshake_done.find("");
   const bool handshake_done =
       done_rule != role.handshake_done.end() && std::regex_search(r.out + r.err, done_rule->second);
+  // The side's own record of the resource, whatever else it printed (reconcile() weighs it): a
+  // client shows what it received; a server proves it only by its `served` output.
+  o.resource = is_server ? role.served && std::regex_search(r.out + r.err, *role.served)
+                         : shows_resource(r.out, config.server_echoes);
   if (r.timed_out) {
     o.outcome = Outcome::timeout;
     o.phase = handshake_done ? Phase::first_read : Phase::handshake;

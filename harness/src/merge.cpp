@@ -229,6 +229,7 @@ json merge_results(const std::vector<SavedRun>& runs, const MergeOptions& option
     totals[g] = totals.value(g, 0) + 1;
   }
   out["totals"] = totals;
+  out["conflicts"] = conflicts_json(json(cases));
   out["cases"] = cases;
   return out;
 }

@@ -140,7 +140,51 @@ json observation_json(const SideObservation& o) {
   if (!o.cipher.empty())
     j["cipher"] = o.cipher;
   j["elapsed_ms"] = static_cast<double>(o.elapsed.count()) / 1000.0;
+  j["resource"] = o.resource;
+  if (o.overruled)
+    j["overruled"] = {{"outcome", to_string(o.overruled->outcome)},
+                      {"reason", o.overruled->reason},
+                      {"conflict", o.overruled->conflict},
+                      {"note", o.overruled->note}};
   return j;
+}
+
+json resource_json(const ResourceDelivery& d) {
+  return {{"delivered", d.delivered},
+          {"served", d.served},
+          {"received", d.received},
+          {"on_wire", d.on_wire ? json(*d.on_wire) : json(nullptr)},
+          {"evidence", d.evidence}};
+}
+
+json conflicts_json(const json& cases) {
+  json list = json::array();
+  for (const auto& c : cases)
+    for (const char* side : {"client", "server"}) {
+      const json::json_pointer p("/observation/" + std::string(side) + "/overruled");
+      if (c.contains(p) && c.at(p).value("conflict", false))
+        list.push_back({{"case", c.value("id", "")},
+                        {"side", side},
+                        {"peer", c.value(side, "")},
+                        {"note", c.at(p).value("note", "")}});
+    }
+  return {{"count", list.size()}, {"cases", list}};
+}
+
+std::string render_conflicts(const json& results) {
+  const json conflicts = results.value("conflicts", json::object());
+  const json cases = conflicts.value("cases", json::array());
+  if (cases.empty())
+    return {};
+  std::string out = "\nclaims the evidence contradicts: " + std::to_string(cases.size()) +
+                    " (the verdicts use the evidence)\n";
+  constexpr std::size_t shown = 10;
+  for (std::size_t i = 0; i < cases.size() && i < shown; ++i)
+    out += "  " + cases[i].value("case", "") + " " + cases[i].value("side", "") + ": " +
+           cases[i].value("note", "") + "\n";
+  if (cases.size() > shown)
+    out += "  … " + std::to_string(cases.size() - shown) + " more in results.json /conflicts\n";
+  return out;
 }
 
 json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
@@ -217,6 +261,7 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
           r.verdict.expectation, r.verdict.expectation_ref, r.verdict.detail);
     }
     c["verdict"] = v;
+    c["resource"] = resource_json(r.resource);
     c["elapsed_ms"] = static_cast<double>(r.elapsed.count()) / 1000.0;
     c["trace"] = trace_json(r.trace);
     if (r.trace_summary)
@@ -239,6 +284,7 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
     list.push_back(c);
   }
   j["totals"] = totals(cases);
+  j["conflicts"] = conflicts_json(list);
   j["cases"] = list;
   j["divergence"] = divergence_json(j);
   return j;

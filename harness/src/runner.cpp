@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "harness/pcapng.hpp"
+#include "harness/reconcile.hpp"
 #include "harness/relay.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
@@ -177,11 +178,10 @@ const Recording& finish_relay(Relay& relay, std::chrono::milliseconds bound) {
   return rec;
 }
 
-// Decodes the recording into the case's trace and writes its capture when asked. Never throws:
-// a problem here is a note, not a verdict.
-void record_trace(CaseResult& r, const Recording& rec, bool pcap, const fs::path& shared_keylog) {
+// Decodes the recording into the case's trace; false when it could not be. Never throws: a
+// problem here is a note, not a verdict.
+bool decode_case_trace(CaseResult& r, const Recording& rec, const std::string& keylog) {
   try {
-    const std::string keylog = case_keylog(r.dir, shared_keylog);
     std::vector<wire::Chunk> chunks;
     chunks.reserve(rec.chunks.size());
     for (const auto& c : rec.chunks)
@@ -194,14 +194,22 @@ void record_trace(CaseResult& r, const Recording& rec, bool pcap, const fs::path
     if (rec.end != RelayEnd::closed && rec.end != RelayEnd::reset)
       r.trace_note = "relay: " + std::string(to_string(rec.end)) +
                      (rec.error_text.empty() ? "" : ": " + rec.error_text);
-    grade_flow(*r.spec.scenario, r.spec.version, &r.trace, rec.events,
-               rec.end == RelayEnd::closed || rec.end == RelayEnd::reset, r.trace_note, r.verdict);
-    if (pcap || r.verdict.grade != Grade::pass) {
-      write_pcapng(r.dir / "case.pcapng", rec, keylog);
-      r.pcap = r.dir / "case.pcapng";
-    }
+    return true;
   } catch (const std::exception& e) {
     r.trace_note = std::string("trace: ") + e.what();
+    return false;
+  }
+}
+
+// The case's capture, when asked for or when the case did not pass. Never throws.
+void write_case_pcap(CaseResult& r, const Recording& rec, bool pcap, const std::string& keylog) {
+  if (!pcap && r.verdict.grade == Grade::pass)
+    return;
+  try {
+    write_pcapng(r.dir / "case.pcapng", rec, keylog);
+    r.pcap = r.dir / "case.pcapng";
+  } catch (const std::exception& e) {
+    r.trace_note += (r.trace_note.empty() ? "" : "; ") + std::string("pcap: ") + e.what();
   }
 }
 
@@ -218,6 +226,9 @@ std::optional<std::string> not_applicable_reason(const CaseSpec& c) {
   if (!missing.empty() || !has_caps(*c.client, *c.scenario, c.version, &missing) ||
       !has_caps(*c.server, *c.scenario, c.version, &missing))
     return missing;
+  const Expectation& e = c.scenario->expect;
+  if (ci.advisory_client && e.result == ExpectedResult::rejected && e.by == Side::client)
+    return ci.name + " as a client only reports its verification: " + *ci.advisory_client;
   return std::nullopt;
 }
 
@@ -370,19 +381,30 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     const auto left = std::max(std::chrono::milliseconds(500), options.timeout - spent);
     r.server = server_run->finish(left);
-    r.verdict = grade_case(s, r.client, r.server);
+    // The wire first, then each side's account checked against it and against the other side,
+    // then the verdict (grade_case, then the flow).
+    const Recording* rec = nullptr;
+    std::string keylog;
+    bool traced = false;
     if (relay) {
-      const Recording* rec = nullptr;
       try {
         rec = &finish_relay(*relay, std::chrono::milliseconds(1000));
+        keylog = case_keylog(r.dir, pooled ? pooled->keylog() : fs::path());
+        traced = decode_case_trace(r, *rec, keylog);
       } catch (const std::exception& e) {
         r.trace_note = std::string("relay: ") + e.what();
       }
-      if (rec)
-        record_trace(r, *rec, options.pcap, pooled ? pooled->keylog() : fs::path());
     }
-    if (r.verdict.flow.empty() && expected_flow(s, c.version) != nullptr)
+    r.resource = reconcile(r.client, r.server, traced ? &r.trace : nullptr, client.server_echoes);
+    r.verdict = grade_case(s, r.client, r.server);
+    if (traced)
+      grade_flow(s, c.version, &r.trace, rec->events,
+                 rec->end == RelayEnd::closed || rec->end == RelayEnd::reset, r.trace_note,
+                 r.verdict);
+    else if (expected_flow(s, c.version) != nullptr)
       grade_flow(s, c.version, nullptr, {}, false, r.trace_note, r.verdict);
+    if (rec)
+      write_case_pcap(r, *rec, options.pcap, keylog);
   } catch (const Error& e) {
     r.verdict.grade = Grade::harness_error;
     r.verdict.detail = e.what();

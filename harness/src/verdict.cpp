@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "harness/reconcile.hpp"
+
 namespace harness {
 namespace {
 
@@ -70,8 +72,10 @@ std::string_view to_string(Grade g) {
   return "invalid";
 }
 
-Verdict grade_case(const Scenario& s, const SideObservation& client,
-                   const SideObservation& server) {
+namespace {
+
+Verdict grade_outcomes(const Scenario& s, const SideObservation& client,
+                       const SideObservation& server) {
   Verdict v;
   find_alert(client, server, v);
   const bool client_rejected = client.outcome == Outcome::rejected;
@@ -147,6 +151,17 @@ Verdict grade_case(const Scenario& s, const SideObservation& client,
   v.grade = Grade::pass;
   v.detail = "rejected by the " + std::string(to_string(by)) + " (" + v.reason + ")" +
              (v.alert.empty() ? "" : ", alert " + v.alert);
+  return v;
+}
+
+} // namespace
+
+Verdict grade_case(const Scenario& s, const SideObservation& client,
+                   const SideObservation& server) {
+  Verdict v = grade_outcomes(s, client, server);
+  // A claim the evidence overruled is shown with the verdict it did not decide.
+  if (const std::string notes = overruled_notes(client, server); !notes.empty())
+    v.detail += " [overruled: " + notes + "]";
   return v;
 }
 

@@ -39,6 +39,17 @@ struct AlertEvent {
 
 [[nodiscard]] std::string alert_name(int description);
 
+// What a side said of itself when the evidence said otherwise (reconcile.hpp): its claim, kept as
+// an observation about the stack or its configuration.
+struct OverruledClaim {
+  Outcome outcome = Outcome::invalid; // what the side claimed
+  std::string reason;                 // … and why
+  // A claimed rejection with the resource delivered, or a claimed completion after sending a
+  // fatal alert (not: an error reported after the resource came through).
+  bool conflict = false;
+  std::string note; // "printed verify error 20 (unknown_ca) but continued: …"
+};
+
 struct SideObservation {
   std::string peer; // "local", "openssl", …
   Outcome outcome = Outcome::invalid;
@@ -52,6 +63,10 @@ struct SideObservation {
   std::string negotiated_version; // "TLSv1.3"
   std::string cipher;
   std::chrono::microseconds elapsed{0};
+  // This side's own record of the protected resource: as a server it sent it (or echoed the
+  // request), as a client it received it (or the echo). A record, not a verdict: see reconcile().
+  bool resource = false;
+  std::optional<OverruledClaim> overruled; // set by reconcile()
 };
 
 } // namespace harness

@@ -30,6 +30,10 @@ struct PeerInfo {
   // As a server it echoes what it reads instead of serving the resource (botan tls_server, a
   // definition's server "answers": "echo"): its clients are told so (TlsConfig::server_echoes).
   bool echo_server = false;
+  // As a client it only reports its verification of the server and carries on (botan tls_client):
+  // why, in the stack's own words. A case that needs the client to refuse is not_applicable for
+  // it — an advisory verdict is an observation, never a rejection (reconcile.hpp).
+  std::optional<std::string> advisory_client;
   std::string version;                    // what the program says of itself
   std::optional<std::string> unavailable; // why it cannot run here (not installed, …)
   std::filesystem::path definition;       // peers/<name>.json, empty for built-in peers

@@ -28,6 +28,13 @@ struct RunInfo {
 [[nodiscard]] nlohmann::ordered_json trace_json(const std::vector<wire::TraceEvent>& trace);
 [[nodiscard]] nlohmann::ordered_json trace_summary_json(const wire::HandshakeSummary& summary);
 [[nodiscard]] nlohmann::ordered_json observation_json(const SideObservation& o);
+// A case's "resource": delivered, served, received, on_wire (true, false or null), evidence.
+[[nodiscard]] nlohmann::ordered_json resource_json(const ResourceDelivery& d);
+// results.json's "conflicts": {count, cases: [{case, side, peer, note}]} — every side whose claim
+// the evidence contradicted (OverruledClaim::conflict), from the cases' observations.
+[[nodiscard]] nlohmann::ordered_json conflicts_json(const nlohmann::ordered_json& cases);
+// For the terminal: the count and the first conflicts of results["conflicts"] ("" when none).
+[[nodiscard]] std::string render_conflicts(const nlohmann::ordered_json& results);
 [[nodiscard]] nlohmann::ordered_json results_json(const RunInfo& info,
                                                   const std::vector<CaseResult>& cases);
 

@@ -12,6 +12,7 @@
 
 #include "harness/peer.hpp"
 #include "harness/pki_dir.hpp"
+#include "harness/reconcile.hpp"
 #include "harness/scenario.hpp"
 #include "harness/verdict.hpp"
 #include "harness/wire.hpp"
@@ -41,6 +42,8 @@ struct CaseResult {
   std::optional<wire::HandshakeSummary> trace_summary;
   std::string trace_note;
   std::filesystem::path pcap; // cases/<…>/case.pcapng when written
+  // Whether the protected resource reached the client, and the evidence (reconcile()).
+  ResourceDelivery resource;
 };
 
 struct PlanOptions {

@@ -73,6 +73,9 @@ std::string side_line(const char* role, const json& o) {
   auto v = o.find("verify_error");
   if (v != o.end() && !v->is_null())
     s += ", verify error " + v->dump();
+  if (auto claim = o.find("overruled"); claim != o.end() && claim->is_object())
+    s += "\n    " + std::string(claim->value("conflict", false) ? "conflict" : "overruled") + ": " +
+         str(*claim, "note");
   return s + "\n";
 }
 
@@ -124,6 +127,10 @@ std::string render_ladder(const json& c) {
     if (obs->contains("server"))
       out += side_line("server", (*obs)["server"]);
   }
+  if (auto r = c.find("resource"); r != c.end() && r->is_object())
+    out += std::string("resource: ") +
+           (r->value("delivered", false) ? "delivered" : "not delivered") + " (" +
+           str(*r, "evidence") + ")\n";
   auto v = c.find("verdict");
   if (v != c.end() && v->is_object()) {
     out += "verdict: " + str(*v, "grade");

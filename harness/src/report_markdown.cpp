@@ -325,6 +325,26 @@ Section diverging(const report::RunView& v) {
   return s;
 }
 
+// Every side whose own account the evidence contradicted (reconciliation's conflicts).
+Section conflicting(const report::RunView& v) {
+  Section s;
+  s.noun = "conflicts";
+  for (const auto& c : v.cases)
+    for (const char* side : {"client", "server"}) {
+      const json& o = report::child(report::child(*c.raw, "observation"), side);
+      const json& claim = report::child(o, "overruled");
+      if (claim.value("conflict", false))
+        s.items.push_back("- `" + md(c.id) + "` " + side + " " + md(str(o, "peer")) + ": " +
+                          md(str(claim, "note")) + "\n");
+    }
+  s.heading = "### Claims the evidence contradicts (" + std::to_string(s.items.size()) +
+              ")\n\nA side said it rejected while the resource got through, or said it completed "
+              "after sending a fatal alert; the verdicts use the evidence:\n\n";
+  if (!s.items.empty())
+    s.footer = "\n";
+  return s;
+}
+
 } // namespace
 
 std::string render_markdown(const json& results, const MarkdownOptions& options) {
@@ -346,8 +366,9 @@ std::string render_markdown(const json& results, const MarkdownOptions& options)
                ? limit - top.size() - body.size() - footer_room
                : 0;
   };
-  const Section m = matrix(v), f = failing(v), d = diverging(v);
+  const Section m = matrix(v), f = failing(v), d = diverging(v), k = conflicting(v);
   body += fill(m, room() * 2 / 5, omitted);
+  body += fill(k, room() / 4, omitted);
   body += fill(f, d.items.empty() ? room() : room() * 3 / 4, omitted);
   if (d.items.empty() && !v.cases.empty())
     body += "No divergences: the pairs of every scenario behaved alike.\n\n";

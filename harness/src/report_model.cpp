@@ -306,6 +306,9 @@ std::string side_text(const json& side) {
     out += ", verify error " + side["verify_error"].dump();
   if (!str(side, "reason").empty())
     out += ", reason " + str(side, "reason");
+  // What the side claimed when the evidence said otherwise (reconciliation), shown, never lost.
+  if (const json& o = child(side, "overruled"); !str(o, "note").empty())
+    out += " (overruled: " + str(o, "note") + ")";
   return out;
 }
 

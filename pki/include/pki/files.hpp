@@ -37,7 +37,10 @@ private:
 };
 
 // Replaces directory `target` by `staged` as atomically as the filesystem allows: a crash leaves
-// either the old or the new tree in place, never a mix.
+// either the old or the new tree in place, never a mix. The swap and the removal of the old tree
+// happen under `target`'s exclusive DirLock (dir_lock.hpp), so a reader that holds it shared keeps
+// its tree whole; concurrent writers take turns, the last one's tree stays. Throws
+// tlsmatrix::Error: Errc::io, or Errc::unstable_input when the lock stays taken (a minute).
 void replace_directory(const std::filesystem::path& staged, const std::filesystem::path& target);
 
 } // namespace pki

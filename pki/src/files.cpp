@@ -76,6 +76,27 @@ void write_file_atomic(const fs::path& path, std::string_view data, fs::perms mo
   }
 }
 
+void write_new_file(const fs::path& path, std::string_view data, fs::perms mode) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0)
+    throw_io(path, "cannot create", errno);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw_io(path, "cannot write", err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0)
+    throw_io(path, "cannot write", errno);
+}
+
 TempDir::TempDir(const fs::path& near) {
   const fs::path parent = near.parent_path().empty() ? fs::path(".") : near.parent_path();
   std::error_code ec;

@@ -10,16 +10,21 @@ namespace pki {
 // Whole file; throws Error(Errc::io) naming the path.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);
 
+inline constexpr std::filesystem::perms public_mode =
+    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+    std::filesystem::perms::group_read | std::filesystem::perms::others_read;
+inline constexpr std::filesystem::perms private_mode =
+    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+
 // Writes to a temporary sibling then renames it over `path`; `mode` applies from creation on,
 // so a private key is never readable by others, not even for a moment.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
-                       std::filesystem::perms mode = std::filesystem::perms::owner_read |
-                                                     std::filesystem::perms::owner_write |
-                                                     std::filesystem::perms::group_read |
-                                                     std::filesystem::perms::others_read);
+                       std::filesystem::perms mode = public_mode);
 
-inline constexpr std::filesystem::perms private_mode =
-    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+// Creates `path` (which must not exist) with `mode` and writes `data`: for files inside a staging
+// directory nobody else looks into, where a plain exclusive create is enough.
+void write_new_file(const std::filesystem::path& path, std::string_view data,
+                    std::filesystem::perms mode);
 
 // A directory that is removed with everything in it unless release()d.
 class TempDir {

@@ -925,17 +925,19 @@ public:
         ready.marker = vars.expand(def_.server.ready_stderr);
       } else {
         ready.kind = Readiness::Kind::port;
-        ready.port = vars.port;
       }
+      ready.port = vars.port; // after a marker too: the listener must be this server's
       ready.deadline = std::min(ctx.deadline, std::chrono::milliseconds(5000));
       if (process->wait_ready(ready))
         return std::make_unique<CliServerRun>(def_, config, std::move(process), vars.port,
                                               shell_join(cmd.argv));
+      const bool taken = process->port_taken();
       const ProcessResult r = process->stop();
       last_output = r.out + r.err;
-      // A port taken between pick_free_port() and bind(): try another (s_server even exits 0).
-      if (!def_.server.port_busy.empty() &&
-          last_output.find(def_.server.port_busy) != std::string::npos)
+      // A port taken between pick_free_port() and bind() (by another case, or another run):
+      // try another (s_server even exits 0).
+      if (taken || (!def_.server.port_busy.empty() &&
+                    last_output.find(def_.server.port_busy) != std::string::npos))
         continue;
       throw Error(Errc::peer, def_.info.name + " server did not become ready" +
                                   (r.timed_out ? " within its deadline" : " (it exited)") + ": " +

@@ -312,6 +312,33 @@ in_addr_t loopback_address() {
   return htonl(0x7f000001U);
 }
 
+// NLMSG_HDRLEN, spelt without its old-style cast.
+constexpr std::size_t netlink_header_length = (sizeof(nlmsghdr) + 3U) & ~std::size_t{3};
+
+// Sends a sock_diag request about the TCP sockets of `family` whose local port is `port`, in
+// `states`: one looked up (its local address `source`) or, with NLM_F_DUMP in `flags`, every one
+// (the kernel filters listeners by port). False when the kernel does not take it.
+bool send_diag_request(int fd, int family, std::uint16_t port, std::uint32_t states,
+                       std::uint16_t flags, in_addr_t source = 0) {
+  struct Request {
+    nlmsghdr header;
+    inet_diag_req_v2 body;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.header.nlmsg_flags = flags;
+  request.body.sdiag_family = static_cast<std::uint8_t>(family);
+  request.body.sdiag_protocol = IPPROTO_TCP;
+  request.body.idiag_states = states;
+  request.body.id.idiag_src[0] = source;
+  request.body.id.idiag_sport = htons(port);
+  request.body.id.idiag_cookie[0] = request.body.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  return ::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel),
+                  sizeof kernel) == static_cast<ssize_t>(sizeof request);
+}
+
 // Asks the kernel (sock_diag, one socket looked up, not a dump) whether a TCP SYN to
 // 127.0.0.1:port would find a listener: the lookup incoming connections use, so 0.0.0.0 and
 // dual-stack [::] listeners count. Nothing connects, so no accept is used up; it costs a few
@@ -322,33 +349,17 @@ std::optional<bool> loopback_listener(std::uint16_t port) {
   if (fd == -1)
     return std::nullopt;
   const FdGuard guard(fd);
-  struct Request {
-    nlmsghdr header;
-    inet_diag_req_v2 body;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  request.header.nlmsg_flags = NLM_F_REQUEST;
-  request.body.sdiag_family = AF_INET;
-  request.body.sdiag_protocol = IPPROTO_TCP;
-  request.body.idiag_states = ~0U;
-  request.body.id.idiag_src[0] = loopback_address(); // the local end the listener must accept
-  request.body.id.idiag_sport = htons(port);
-  request.body.id.idiag_cookie[0] = request.body.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel),
-               sizeof kernel) != static_cast<ssize_t>(sizeof request))
+  // The local end the listener must accept.
+  if (!send_diag_request(fd, AF_INET, port, ~0U, NLM_F_REQUEST, loopback_address()))
     return std::nullopt;
   alignas(nlmsghdr) std::array<char, 4096> reply{};
   const ssize_t n = ::recv(fd, reply.data(), reply.size(), 0);
-  constexpr std::size_t header_length = (sizeof(nlmsghdr) + 3U) & ~std::size_t{3}; // NLMSG_HDRLEN
-  if (n < static_cast<ssize_t>(header_length))
+  if (n < static_cast<ssize_t>(netlink_header_length))
     return std::nullopt;
   nlmsghdr header{};
   std::memcpy(&header, reply.data(), sizeof header);
-  const char* payload = reply.data() + header_length;
-  const auto payload_size = static_cast<std::size_t>(n) - header_length;
+  const char* payload = reply.data() + netlink_header_length;
+  const auto payload_size = static_cast<std::size_t>(n) - netlink_header_length;
   if (header.nlmsg_type == SOCK_DIAG_BY_FAMILY && payload_size >= sizeof(inet_diag_msg)) {
     inet_diag_msg found{};
     std::memcpy(&found, payload, sizeof found);
@@ -370,24 +381,9 @@ std::optional<std::vector<std::uint64_t>> listener_inodes(std::uint16_t port) {
   if (fd == -1)
     return std::nullopt;
   const FdGuard guard(fd);
-  constexpr std::size_t header_length = (sizeof(nlmsghdr) + 3U) & ~std::size_t{3}; // NLMSG_HDRLEN
   std::vector<std::uint64_t> inodes;
   for (const int family : {AF_INET, AF_INET6}) {
-    struct Request {
-      nlmsghdr header;
-      inet_diag_req_v2 body;
-    } request{};
-    request.header.nlmsg_len = sizeof request;
-    request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    request.body.sdiag_family = static_cast<std::uint8_t>(family);
-    request.body.sdiag_protocol = IPPROTO_TCP;
-    request.body.idiag_states = 1U << TCP_LISTEN;
-    request.body.id.idiag_sport = htons(port);
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel),
-                 sizeof kernel) != static_cast<ssize_t>(sizeof request))
+    if (!send_diag_request(fd, family, port, 1U << TCP_LISTEN, NLM_F_REQUEST | NLM_F_DUMP))
       return std::nullopt;
     for (bool done = false; !done;) {
       alignas(nlmsghdr) std::array<char, 16384> reply{};
@@ -408,9 +404,9 @@ std::optional<std::vector<std::uint64_t>> listener_inodes(std::uint16_t port) {
           break;
         }
         if (header.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-            header.nlmsg_len >= header_length + sizeof(inet_diag_msg)) {
+            header.nlmsg_len >= netlink_header_length + sizeof(inet_diag_msg)) {
           inet_diag_msg found{};
-          std::memcpy(&found, reply.data() + at + header_length, sizeof found);
+          std::memcpy(&found, reply.data() + at + netlink_header_length, sizeof found);
           if (found.idiag_state == TCP_LISTEN && ntohs(found.id.idiag_sport) == port)
             inodes.push_back(found.idiag_inode);
         }

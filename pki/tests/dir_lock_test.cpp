@@ -56,6 +56,17 @@ bool someone_waits_on(ino_t inode) {
   return false;
 }
 
+// A PKI folder holding f = "old" and a staged tree holding f = "new", as a writer has them.
+struct OldAndNew {
+  fs::path dir, staged;
+  explicit OldAndNew(const ScratchDir& d) : dir(d / "pki"), staged(d / "staged") {
+    fs::create_directory(dir);
+    fs::create_directory(staged);
+    testing_support::write_text(dir / "f", "old");
+    testing_support::write_text(staged / "f", "new");
+  }
+};
+
 // Until /proc/locks shows a waiter on `inode`, at most 10 s.
 bool waiter_appears(ino_t inode) {
   const auto deadline = Clock::now() + 10s;
@@ -144,11 +155,8 @@ TEST(DirLock, NoDirectoryNoLockAndLockCreatesARoot) {
 // holding the new tree, not the one swapped out (which the writer removes).
 TEST(DirLock, AfterASwapTheReaderLocksTheNewTree) {
   const ScratchDir d;
-  const fs::path dir = d / "pki", staged = d / "staged";
-  fs::create_directory(dir);
-  fs::create_directory(staged);
-  testing_support::write_text(dir / "f", "old");
-  testing_support::write_text(staged / "f", "new");
+  const OldAndNew trees(d);
+  const fs::path &dir = trees.dir, &staged = trees.staged;
   RawFd writer(dir);
   ASSERT_EQ(::flock(writer.fd, LOCK_EX), 0);
   const ino_t old_inode = inode_of(dir);
@@ -168,11 +176,8 @@ TEST(DirLock, AfterASwapTheReaderLocksTheNewTree) {
 
 TEST(ReplaceDirectory, WaitsForAReaderOfTheOldTree) {
   const ScratchDir d;
-  const fs::path dir = d / "pki", staged = d / "staged";
-  fs::create_directory(dir);
-  fs::create_directory(staged);
-  testing_support::write_text(dir / "f", "old");
-  testing_support::write_text(staged / "f", "new");
+  const OldAndNew trees(d);
+  const fs::path &dir = trees.dir, &staged = trees.staged;
   auto reader = DirLock::lock_current(dir, LockMode::shared);
   ASSERT_TRUE(reader);
   const ino_t old_inode = inode_of(dir);

@@ -182,7 +182,8 @@ fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
   }
   const fs::path out = fs::absolute(a.out);
   const fs::path dir = out / "pki";
-  const auto issuing = pki::DirLock::lock(out, pki::LockMode::exclusive, default_pki_wait);
+  const auto issuing = pki::DirLock::lock(out, pki::LockMode::exclusive, default_pki_wait,
+                                          [] { return stop_requested.load(); });
   if (fresh_default_pki(dir))
     return dir;
   if (!a.quiet)

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "pki/error.hpp"
@@ -70,7 +71,7 @@ int open_directory(const fs::path& path) {
 } // namespace
 
 bool lock_with_deadline(int fd, LockMode mode, std::chrono::milliseconds wait,
-                        const std::string& what) {
+                        const std::string& what, const std::function<bool()>& give_up) {
   const int op = mode == LockMode::shared ? LOCK_SH : LOCK_EX;
   if (::flock(fd, op | LOCK_NB) == 0)
     return true;
@@ -81,7 +82,8 @@ bool lock_with_deadline(int fd, LockMode mode, std::chrono::milliseconds wait,
 
   // flock() has no timeout: a timer interrupts it, as util-linux `flock -w` does. The timer fires
   // at the deadline and every 10 ms after, so a tick that lands between unblocking the signal and
-  // entering flock() is followed by one that interrupts it.
+  // entering flock() is followed by one that interrupts it. A caller that may give up (Ctrl-C)
+  // is asked every 100 ms until then.
   const int signal = deadline_signal();
   sigset_t only, previous;
   sigemptyset(&only);
@@ -97,12 +99,13 @@ bool lock_with_deadline(int fd, LockMode mode, std::chrono::milliseconds wait,
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     throw_io("cannot time the lock on", what, err);
   }
+  constexpr std::chrono::milliseconds ask_every{100};
   itimerspec when{};
-  when.it_value = to_timespec(wait);
-  when.it_interval = to_timespec(std::chrono::milliseconds(10));
+  when.it_value = to_timespec(give_up ? std::min(wait, ask_every) : wait);
+  when.it_interval = to_timespec(give_up ? ask_every : std::chrono::milliseconds(10));
   ::timer_settime(timer, 0, &when, nullptr);
   const auto deadline = Clock::now() + wait;
-  bool held = false;
+  bool held = false, given_up = false;
   int err = 0;
   for (;;) {
     ::pthread_sigmask(SIG_UNBLOCK, &only, nullptr);
@@ -114,7 +117,11 @@ bool lock_with_deadline(int fd, LockMode mode, std::chrono::milliseconds wait,
       break;
     }
     if (err != EINTR || Clock::now() >= deadline)
-      break; // EINTR before the deadline: another signal (Ctrl-C is handled elsewhere)
+      break;
+    if (give_up && give_up()) {
+      given_up = true;
+      break;
+    }
   }
   ::timer_delete(timer);
   // A tick may still be pending for this thread: take it while it is blocked, so that it cannot
@@ -123,13 +130,16 @@ bool lock_with_deadline(int fd, LockMode mode, std::chrono::milliseconds wait,
   while (::sigtimedwait(&only, nullptr, &now) == signal) {
   }
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (given_up)
+    throw Error(Errc::interrupted, "interrupted while waiting for the lock on " + what);
   if (!held && err != EINTR)
     throw_io("cannot lock", what, err);
   return held;
 }
 
 std::optional<DirLock> DirLock::lock_current(const fs::path& path, LockMode mode,
-                                             std::chrono::milliseconds wait) {
+                                             std::chrono::milliseconds wait,
+                                             const std::function<bool()>& give_up) {
   const auto deadline = Clock::now() + wait;
   for (;;) {
     const int fd = open_directory(path);
@@ -141,7 +151,7 @@ std::optional<DirLock> DirLock::lock_current(const fs::path& path, LockMode mode
     DirLock lock(fd, path);
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (!lock_with_deadline(fd, mode, std::max(left, std::chrono::milliseconds::zero()),
-                            path.string()))
+                            path.string(), give_up))
       throw_still_locked(path, mode, wait);
     struct stat held {};
     struct stat named {};
@@ -154,7 +164,8 @@ std::optional<DirLock> DirLock::lock_current(const fs::path& path, LockMode mode
   }
 }
 
-DirLock DirLock::lock(const fs::path& path, LockMode mode, std::chrono::milliseconds wait) {
+DirLock DirLock::lock(const fs::path& path, LockMode mode, std::chrono::milliseconds wait,
+                      const std::function<bool()>& give_up) {
   std::error_code ec;
   fs::create_directories(path, ec);
   if (ec)
@@ -163,7 +174,7 @@ DirLock DirLock::lock(const fs::path& path, LockMode mode, std::chrono::millisec
   if (fd < 0)
     throw_io("cannot open directory", path.string(), errno);
   DirLock lock(fd, path);
-  if (!lock_with_deadline(fd, mode, wait, path.string()))
+  if (!lock_with_deadline(fd, mode, wait, path.string(), give_up))
     throw_still_locked(path, mode, wait);
   return lock;
 }

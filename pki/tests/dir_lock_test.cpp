@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -123,6 +124,28 @@ TEST(DirLock, AWaitEndsWhenTheHolderLetsGo) {
   writer.release();
   EXPECT_TRUE(waiting.get());
   EXPECT_LT(Clock::now() - released, 5s);
+}
+
+TEST(DirLock, AWaitEndsWhenItsCallerGivesUp) {
+  const ScratchDir d;
+  const fs::path dir = d / "pki";
+  fs::create_directory(dir);
+  RawFd writer(dir);
+  ASSERT_EQ(::flock(writer.fd, LOCK_EX), 0);
+  std::atomic<bool> stop{false};
+  auto waiting = std::async(std::launch::async, [&] {
+    try {
+      (void)DirLock::lock(dir, LockMode::exclusive, 60s, [&] { return stop.load(); });
+    } catch (const tlsmatrix::Error& e) {
+      return e.code();
+    }
+    return tlsmatrix::Errc::internal;
+  });
+  ASSERT_TRUE(waiter_appears(inode_of(dir)));
+  const auto asked = Clock::now();
+  stop = true; // as Ctrl-C's handler sets the run's flag
+  EXPECT_EQ(waiting.get(), tlsmatrix::Errc::interrupted);
+  EXPECT_LT(Clock::now() - asked, 2s);
 }
 
 TEST(DirLock, TheFlockCliSeesIt) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -26,14 +27,17 @@ class DirLock {
 public:
   // Locks the directory `path` names now (see above). nullopt when `path` does not exist. Throws
   // tlsmatrix::Error: Errc::unstable_input when the lock is not had within `wait` (the message
-  // names the path and says who may hold it), Errc::io when `path` cannot be opened as a directory.
+  // names the path and says who may hold it), Errc::io when `path` cannot be opened as a directory,
+  // Errc::interrupted when `give_up` (asked every 100 ms while waiting) says so.
   [[nodiscard]] static std::optional<DirLock>
   lock_current(const std::filesystem::path& path, LockMode mode,
-               std::chrono::milliseconds wait = default_lock_wait);
+               std::chrono::milliseconds wait = default_lock_wait,
+               const std::function<bool()>& give_up = {});
   // Locks directory `path` itself, creating it (and its parents) when missing: for a directory
   // that is never replaced (a results root), whose lock guards something inside it.
   [[nodiscard]] static DirLock lock(const std::filesystem::path& path, LockMode mode,
-                                    std::chrono::milliseconds wait = default_lock_wait);
+                                    std::chrono::milliseconds wait = default_lock_wait,
+                                    const std::function<bool()>& give_up = {});
 
   DirLock(DirLock&& other) noexcept;
   DirLock& operator=(DirLock&& other) noexcept;
@@ -52,8 +56,10 @@ private:
 };
 
 // flock(fd, mode), waiting at most `wait`: true once held, false at the deadline. Throws
-// tlsmatrix::Error(Errc::io) when flock fails otherwise. `what` names the file in that message.
+// tlsmatrix::Error: Errc::io when flock fails otherwise (`what` names the file), Errc::interrupted
+// when `give_up` (asked every 100 ms while waiting) says so.
 [[nodiscard]] bool lock_with_deadline(int fd, LockMode mode, std::chrono::milliseconds wait,
-                                      const std::string& what);
+                                      const std::string& what,
+                                      const std::function<bool()>& give_up = {});
 
 } // namespace pki

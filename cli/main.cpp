@@ -19,6 +19,8 @@ constexpr const char* exit_code_help = R"(Exit codes:
   4   OpenSSL refused an operation
   5   a peer program could not be run
   6   `diff`: cells changed; `run --fail-on-change`: cells changed against the baseline
+  7   `run`, `pki generate`: the PKI could not be taken whole (a file differs from manifest.json,
+      or another tlsmatrix held its lock too long), or a run's copy changed during the run
   70  internal error (a bug: please report it)
   130 interrupted)";
 

@@ -278,7 +278,8 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
       ->check(CLI::ExistingFile);
   g->add_option("--out", gen->out,
                 "Output directory (a relative path is relative to the current directory), replaced "
-                "atomically: a failed run leaves the previous one intact")
+                "atomically: a failed run leaves the previous one intact, and the swap waits for "
+                "runs that are copying it")
       ->capture_default_str();
   g->add_option("--now", gen->now,
                 "Pin \"now\" (UTC, e.g. 2026-01-31T12:00:00Z) for reproducible validity");
@@ -298,7 +299,9 @@ void add_pki_commands(CLI::App& app, std::function<int()>& run) {
       "Files per entity: NAME.crt.pem, NAME.key.pem (PKCS#8, mode 0600), NAME.chain.pem "
       "(leaf + intermediates), NAME.fullchain.pem (+ root), NAME.der, NAME.p12 (password from the "
       "spec, default \"tlsmatrix\"); per CA NAME.crl.pem; trust-anchors.pem, crls.pem, "
-      "manifest.json.\n");
+      "manifest.json (with every file's SHA-256, /file_sha256).\n"
+      "Exit 7 when the directory stayed locked for a minute (a run copying it, or another "
+      "`pki generate` replacing it).\n");
   g->callback([gen, &run] { run = [gen] { return generate(*gen); }; });
 
   auto check_spec = std::make_shared<std::string>();

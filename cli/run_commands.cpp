@@ -27,9 +27,11 @@
 #include "harness/runner.hpp"
 #include "harness/scenario.hpp"
 #include "harness/shard.hpp"
+#include "pki/dir_lock.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
 #include "pki/issuer.hpp"
+#include "pki/snapshot.hpp"
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
 #include "run_gates.hpp"
@@ -143,11 +145,34 @@ std::vector<harness::TlsVersion> parse_versions(const std::string& list) {
   return out;
 }
 
-// The default PKI under results/pki, reused while it is fresh (generated from the built-in spec
-// within the last day), so repeated runs do not pay for key generation.
+// How long a run waits for another to finish issuing the default PKI it shares (key generation:
+// seconds for the built-in spec; a minute on a loaded machine).
+constexpr std::chrono::minutes default_pki_wait{5};
+
+// Whether DIR holds the default PKI, fresh enough to reuse: generated from the built-in spec within
+// the last day.
+bool fresh_default_pki(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / "manifest.json", ec))
+    return false;
+  try {
+    const auto m = nlohmann::json::parse(pki::read_file(dir / "manifest.json"));
+    const auto made = pki::parse_time(m.at("now").get<std::string>(), pki::current_time());
+    return m.at("spec") == "<built-in default spec>" && made &&
+           pki::current_time() - *made < std::chrono::hours(24);
+  } catch (const std::exception&) {
+    return false; // unreadable or foreign: regenerate
+  }
+}
+
+// The PKI the run takes its copy from: --pki DIR as given; a --pki-spec issued straight into the
+// run folder (the run's own already); else the default PKI in OUT/pki, reused while fresh, so
+// repeated runs do not pay for key generation. Checking and issuing it happen under OUT's
+// exclusive lock (OUT itself is never replaced): runs sharing OUT wait for the first to issue it,
+// then find it fresh and reuse it.
 fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
   if (!a.pki.empty())
-    return a.pki;
+    return fs::absolute(a.pki);
   pki::IssueOptions options;
   if (!a.pki_spec.empty()) {
     const fs::path dir = run_dir / "pki";
@@ -155,19 +180,12 @@ fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
                    pki::Formats{});
     return dir;
   }
-  const fs::path dir = fs::path(a.out) / "pki";
-  std::error_code ec;
-  if (fs::exists(dir / "manifest.json", ec)) {
-    try {
-      const auto m = nlohmann::json::parse(pki::read_file(dir / "manifest.json"));
-      const auto made = pki::parse_time(m.at("now").get<std::string>(), pki::current_time());
-      if (m.at("spec") == "<built-in default spec>" && made &&
-          pki::current_time() - *made < std::chrono::hours(24))
-        return dir;
-    } catch (const std::exception&) {
-      // unreadable or foreign: regenerate below
-    }
-  }
+  const fs::path out = fs::absolute(a.out);
+  const fs::path dir = out / "pki";
+  const auto issuing = pki::DirLock::lock(out, pki::LockMode::exclusive, default_pki_wait,
+                                          [] { return stop_requested.load(); });
+  if (fresh_default_pki(dir))
+    return dir;
   if (!a.quiet)
     std::cerr << "tlsmatrix: issuing the default PKI into " << dir.string() << "\n";
   pki::write_pki(pki::issue_pki(pki::default_spec(pki::current_time()), options), dir,
@@ -175,15 +193,50 @@ fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
   return dir;
 }
 
+// The run's folder OUT/<run-id>, made by this run alone (a run id two runs drew in the same second
+// is drawn again), and removed again — with OUT, when this run made it and it is empty — unless
+// keep() is called: a run that fails before its first case leaves nothing behind.
+class RunFolder {
+public:
+  explicit RunFolder(const fs::path& out) : out_(fs::absolute(out)) {
+    std::error_code ec;
+    made_out_ = !fs::exists(out_, ec);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      fs::create_directories(out_, ec);
+      id_ = harness::new_run_id();
+      if (fs::create_directory(out_ / id_, ec))
+        return;
+      if (ec && ec != std::errc::file_exists)
+        throw Error(Errc::io, "cannot create " + (out_ / id_).string() + ": " + ec.message());
+    }
+    throw Error(Errc::io, "cannot create a new run folder in " + out_.string());
+  }
+  ~RunFolder() {
+    if (kept_)
+      return;
+    std::error_code ec;
+    fs::remove_all(dir(), ec);
+    if (made_out_)
+      fs::remove(out_, ec); // only when empty: another run may have started in it meanwhile
+  }
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
+  [[nodiscard]] fs::path dir() const { return out_ / id_; }
+  [[nodiscard]] const std::string& id() const { return id_; }
+  void keep() { kept_ = true; }
+
+private:
+  fs::path out_;
+  std::string id_;
+  bool made_out_ = false;
+  bool kept_ = false;
+};
+
 int run(const RunArgs& a) {
   InterruptWatcher interrupts;
   const auto started_wall = pki::current_time();
   const auto started = std::chrono::steady_clock::now();
-  const std::string run_id = harness::new_run_id();
-  // Absolute, so the commands in results.json that reproduce a case work from any directory.
-  const fs::path run_dir = fs::absolute(a.out) / run_id;
 
-  // Validate everything before creating the run folder: bad input leaves nothing behind.
   harness::PlanOptions plan;
   plan.peers = split(a.peers);
   plan.versions = parse_versions(a.tls);
@@ -195,26 +248,33 @@ int run(const RunArgs& a) {
     throw Error(Errc::invalid_input, "--repeat: expected 1 <= N <= 100");
   const std::optional<harness::Shard> shard =
       a.shard.empty() ? std::nullopt : std::optional(harness::parse_shard(a.shard));
-  const auto peers = harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()});
   const Gates gates = load_gates(a.gates);
+
+  // Everything a case reads lives in the run's folder from here on (absolute, so the commands in
+  // results.json that reproduce a case work from any directory): the compiled peer programs,
+  // pinned before the peers are loaded, and the PKI, copied below.
+  RunFolder folder(a.out);
+  const std::string run_id = folder.id();
+  const fs::path run_dir = folder.dir();
+  const auto peers =
+      harness::load_peers({a.peer_defs.begin(), a.peer_defs.end()},
+                          harness::pin_peer_programs(run_dir / "inputs" / "peer-programs"));
   if (harness::plan_cases(harness::load_scenarios(a.scenarios, nullptr), peers, plan).empty())
     throw Error(Errc::invalid_input,
                 "no case matches the given scenarios, peers, --tls and --filter");
 
-  fs::create_directories(run_dir);
-  // A run that fails before its first case leaves no empty folder behind.
-  struct Cleanup {
-    fs::path dir;
-    bool armed = true;
-    ~Cleanup() {
-      std::error_code ec;
-      if (armed)
-        fs::remove_all(dir, ec);
-    }
-  } cleanup{run_dir};
-  const fs::path pki_dir = fs::absolute(ensure_pki(a, run_dir));
+  // The run's snapshot of its PKI: one issued PKI, checked against its manifest, whatever happens
+  // to the directory it came from. Its lock is held to the end, so `pki generate` cannot replace
+  // it under the run either; at the end it is checked again (a program that takes no lock).
+  const fs::path pki_source = ensure_pki(a, run_dir);
+  const fs::path pki_dir = run_dir / "pki";
+  const pki::PkiSnapshot snapshot =
+      pki_source == pki_dir ? pki::verify_pki(pki_dir) : pki::snapshot_pki(pki_source, pki_dir);
+  const auto snapshot_lock = pki::DirLock::lock_current(pki_dir, pki::LockMode::shared);
   const harness::PkiDir pki(pki_dir);
   const auto scenarios = harness::load_scenarios(a.scenarios, &pki);
+  // Fingerprinted now, from the files as the run read them (merge compares it).
+  const std::string scenarios_fingerprint = harness::scenarios_fingerprint(scenarios);
   const auto planned = harness::plan_cases(scenarios, peers, plan);
   const auto cases = shard ? harness::select_shard(planned, *shard) : planned;
   // The gate's scenarios come from the run's set, else from the default suite.
@@ -237,7 +297,7 @@ int run(const RunArgs& a) {
     }
     gate_scenarios = &default_scenarios;
   }
-  cleanup.armed = false;
+  folder.keep();
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
   const bool color = ::isatty(STDOUT_FILENO) != 0;
@@ -299,6 +359,13 @@ int run(const RunArgs& a) {
     for (auto& r : results)
       harness::apply_expectations(*gates.expectations, r);
 
+  // Verdicts over a PKI that changed under the run would be believable and wrong: none are written.
+  if (const auto after = pki::verify_pki(pki_dir); after.sha256 != snapshot.sha256)
+    throw Error(Errc::unstable_input, "the run's copy of its PKI, " + pki_dir.string() +
+                                          ", changed during the run (SHA-256 " + snapshot.sha256 +
+                                          " at the start, " + after.sha256 +
+                                          " now): its verdicts are not written");
+
   harness::RunInfo info;
   info.run_id = run_id;
   info.started = pki::format_time(started_wall);
@@ -316,16 +383,21 @@ int run(const RunArgs& a) {
   auto results_doc = harness::results_json(info, results);
   harness::annotate_matrix(results_doc, matrix_run, a.repeat);
   results_doc["run_dir"] = run_dir.string();
-  results_doc["fingerprints"] = {{"scenarios", harness::scenarios_fingerprint(scenarios)},
-                                 {"pki", harness::pki_fingerprint(pki_dir)}};
+  results_doc["pki"]["source"] = pki_source.string();
+  results_doc["pki"]["verified_by"] = snapshot.verified_by;
+  // pki: what decides verdicts (merge requires it equal); pki_content: the very files used.
+  results_doc["fingerprints"] = {{"scenarios", scenarios_fingerprint},
+                                 {"pki", harness::pki_fingerprint(pki_dir)},
+                                 {"pki_content", snapshot.sha256}};
   if (shard)
     results_doc["shard"] = {{"index", shard->index},
                             {"count", shard->count},
                             {"planned", planned.size()},
                             {"split", "round-robin over sorted case ids"}};
   note_expectations(gates, a.gates, results_doc);
-  harness::write_results(run_dir, results_doc);
+  // The reports first: `latest` moves (with results.json) only to a complete run.
   harness::write_reports(results_doc, run_dir); // report.html, junit.xml, summary.md
+  harness::write_results(run_dir, results_doc);
 
   if (!a.quiet)
     std::cout << "\n" << harness::render_matrix(results, color);
@@ -429,8 +501,10 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   auto* r = app.add_subcommand("run", "Run the scenario matrix and grade every case");
   r->add_option("--scenarios", a->scenarios, "Scenario file or directory")->capture_default_str();
   auto* pki_opt = r->add_option(
-      "--pki", a->pki, "Use this PKI directory (default: issue/reuse the default PKI in OUT/pki)");
-  r->add_option("--pki-spec", a->pki_spec, "Issue a PKI from this spec for the run")
+      "--pki", a->pki,
+      "Take this PKI directory: the run copies it into its folder (RUN/pki) and uses only the "
+      "copy (default: the default PKI in OUT/pki, issued when missing or older than a day)");
+  r->add_option("--pki-spec", a->pki_spec, "Issue a PKI from this spec into the run's folder")
       ->excludes(pki_opt)
       ->check(CLI::ExistingFile);
   r->add_option("--out", a->out,
@@ -470,10 +544,10 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
       "Case ids: <scenario>/<tls>/<client>-><server>. Exit 0 when every case passed (or is not "
       "applicable, or an expected failure), 1 when some case did not (including flaky and "
       "adapter_broken cells; with --strict also an unexpected pass), 6 with --fail-on-change when "
-      "a "
-      "cell changed against the baseline, 2 for bad input, 130 when interrupted (the finished "
-      "cases "
-      "are saved).");
+      "a cell changed against the baseline, 2 for bad input, 7 when the PKI could not be taken "
+      "whole (it does not match its manifest.json, or stayed locked by another tlsmatrix) or the "
+      "run's copy changed during the run (no verdicts are written), 130 when interrupted (the "
+      "finished cases are saved).");
   r->callback([a, &run_fn] { run_fn = [a] { return run(*a); }; });
 
   auto* s = app.add_subcommand("scenarios", "Work with scenario files");

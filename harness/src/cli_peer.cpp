@@ -5,6 +5,8 @@
 // outlives its connection has decided it; per-peer translations of placeholder values (OpenSSL
 // cipher strings into GnuTLS priorities); and `prepare` steps that build per-identity state (an
 // NSS certificate database) once per run, shared by every case that needs the same one.
+#include <unistd.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -378,7 +380,8 @@ RoleDef parse_role(const JsonNode& n, bool server) {
   return r;
 }
 
-Definition parse_definition(const std::filesystem::path& file) {
+Definition parse_definition(const std::filesystem::path& file,
+                            const std::filesystem::path& programs = peer_programs_dir()) {
   const std::string origin = file.string();
   const auto doc = pki::parse_json_document(pki::read_file(file), origin);
   const JsonNode root(doc, "", origin);
@@ -393,12 +396,9 @@ Definition parse_definition(const std::filesystem::path& file) {
   if (auto desc = root.optional_child("description"))
     d.info.description = desc->string();
   d.program = root.required("program").string();
-  // A peer program compiled at build time (Go, Java) lives in the build tree.
-  if (const std::string dir = "{peer_programs}"; d.program.string().starts_with(dir)) {
-    const char* env = std::getenv("TLSMATRIX_PEER_PROGRAMS_DIR");
-    d.program = std::string(env ? env : TLSMATRIX_PEER_PROGRAMS_DIR) +
-                d.program.string().substr(dir.size());
-  }
+  // A peer program compiled at build time (Go, Java) lives in the build tree, or in a run's pin.
+  if (const std::string dir = "{peer_programs}"; d.program.string().starts_with(dir))
+    d.program = programs.string() + d.program.string().substr(dir.size());
   if (auto v = root.optional_child("version_argv"))
     d.version_argv = v->strings();
   if (auto v = root.optional_child("version_command")) {
@@ -946,17 +946,19 @@ public:
         ready.marker = vars.expand(def_.server.ready_stderr);
       } else {
         ready.kind = Readiness::Kind::port;
-        ready.port = vars.port;
       }
+      ready.port = vars.port; // after a marker too: the listener must be this server's
       ready.deadline = std::min(ctx.deadline, std::chrono::milliseconds(5000));
       if (process->wait_ready(ready))
         return std::make_unique<CliServerRun>(def_, config, std::move(process), vars.port,
                                               shell_join(cmd.argv));
+      const bool taken = process->port_taken();
       const ProcessResult r = process->stop();
       last_output = r.out + r.err;
-      // A port taken between pick_free_port() and bind(): try another (s_server even exits 0).
-      if (!def_.server.port_busy.empty() &&
-          last_output.find(def_.server.port_busy) != std::string::npos)
+      // A port taken between pick_free_port() and bind() (by another case, or another run):
+      // try another (s_server even exits 0).
+      if (taken || (!def_.server.port_busy.empty() &&
+                    last_output.find(def_.server.port_busy) != std::string::npos))
         continue;
       throw Error(Errc::peer, def_.info.name + " server did not become ready" +
                                   (r.timed_out ? " within its deadline" : " (it exited)") + ": " +
@@ -1287,8 +1289,42 @@ std::filesystem::path default_peers_dir() {
   return TLSMATRIX_PEERS_DIR;
 }
 
-std::vector<std::unique_ptr<Peer>>
-load_peers(const std::vector<std::filesystem::path>& extra_dirs) {
+std::filesystem::path peer_programs_dir() {
+  const char* env = std::getenv("TLSMATRIX_PEER_PROGRAMS_DIR");
+  return env ? env : TLSMATRIX_PEER_PROGRAMS_DIR;
+}
+
+std::filesystem::path pin_peer_programs(const std::filesystem::path& into) {
+  const fs::path from = peer_programs_dir();
+  std::error_code ec;
+  if (!fs::is_directory(from, ec))
+    return from;
+  fs::create_directories(into, ec);
+  if (ec)
+    throw Error(Errc::io, "cannot create " + into.string() + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(from, ec)) {
+    const std::string name = entry.path().filename().string();
+    // Build intermediates (the Go cache, the Java classes, stamps, scripts, a half-written .tmp)
+    // are not what a peer runs.
+    if (!entry.is_regular_file(ec) || name.ends_with(".tmp") || name.ends_with(".stamp") ||
+        name.ends_with(".cmake") || name.ends_with(".sh"))
+      continue;
+    const fs::path to = into / name;
+    // A hard link pins the file's current content for free: the build replaces its outputs by
+    // renames, never in place (harness/peer-programs/CMakeLists.txt). Across filesystems, a copy.
+    if (::link(entry.path().c_str(), to.c_str()) == 0)
+      continue;
+    if (!fs::copy_file(entry.path(), to, fs::copy_options::overwrite_existing, ec))
+      throw Error(Errc::io, "cannot pin the peer program " + entry.path().string() + " in " +
+                                into.string() + ": " + ec.message());
+  }
+  if (ec)
+    throw Error(Errc::io, "cannot read " + from.string() + ": " + ec.message());
+  return into;
+}
+
+std::vector<std::unique_ptr<Peer>> load_peers(const std::vector<std::filesystem::path>& extra_dirs,
+                                              const std::filesystem::path& programs) {
   std::vector<std::unique_ptr<Peer>> peers;
   peers.push_back(make_local_peer());
   std::vector<std::filesystem::path> dirs{default_peers_dir()};
@@ -1304,7 +1340,8 @@ load_peers(const std::vector<std::filesystem::path>& extra_dirs) {
                   "cannot read peer definitions in " + dir.string() + ": " + ec.message());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-      auto peer = load_cli_peer(f);
+      auto peer = std::make_unique<CliPeer>(
+          parse_definition(f, programs.empty() ? peer_programs_dir() : programs));
       for (const auto& p : peers)
         if (p->info().name == peer->info().name)
           throw Error(

@@ -7,12 +7,14 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include <fcntl.h>
 #include <linux/inet_diag.h>
@@ -310,6 +312,33 @@ in_addr_t loopback_address() {
   return htonl(0x7f000001U);
 }
 
+// NLMSG_HDRLEN, spelt without its old-style cast.
+constexpr std::size_t netlink_header_length = (sizeof(nlmsghdr) + 3U) & ~std::size_t{3};
+
+// Sends a sock_diag request about the TCP sockets of `family` whose local port is `port`, in
+// `states`: one looked up (its local address `source`) or, with NLM_F_DUMP in `flags`, every one
+// (the kernel filters listeners by port). False when the kernel does not take it.
+bool send_diag_request(int fd, int family, std::uint16_t port, std::uint32_t states,
+                       std::uint16_t flags, in_addr_t source = 0) {
+  struct Request {
+    nlmsghdr header;
+    inet_diag_req_v2 body;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.header.nlmsg_flags = flags;
+  request.body.sdiag_family = static_cast<std::uint8_t>(family);
+  request.body.sdiag_protocol = IPPROTO_TCP;
+  request.body.idiag_states = states;
+  request.body.id.idiag_src[0] = source;
+  request.body.id.idiag_sport = htons(port);
+  request.body.id.idiag_cookie[0] = request.body.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  return ::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel),
+                  sizeof kernel) == static_cast<ssize_t>(sizeof request);
+}
+
 // Asks the kernel (sock_diag, one socket looked up, not a dump) whether a TCP SYN to
 // 127.0.0.1:port would find a listener: the lookup incoming connections use, so 0.0.0.0 and
 // dual-stack [::] listeners count. Nothing connects, so no accept is used up; it costs a few
@@ -320,33 +349,17 @@ std::optional<bool> loopback_listener(std::uint16_t port) {
   if (fd == -1)
     return std::nullopt;
   const FdGuard guard(fd);
-  struct Request {
-    nlmsghdr header;
-    inet_diag_req_v2 body;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  request.header.nlmsg_flags = NLM_F_REQUEST;
-  request.body.sdiag_family = AF_INET;
-  request.body.sdiag_protocol = IPPROTO_TCP;
-  request.body.idiag_states = ~0U;
-  request.body.id.idiag_src[0] = loopback_address(); // the local end the listener must accept
-  request.body.id.idiag_sport = htons(port);
-  request.body.id.idiag_cookie[0] = request.body.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel),
-               sizeof kernel) != static_cast<ssize_t>(sizeof request))
+  // The local end the listener must accept.
+  if (!send_diag_request(fd, AF_INET, port, ~0U, NLM_F_REQUEST, loopback_address()))
     return std::nullopt;
   alignas(nlmsghdr) std::array<char, 4096> reply{};
   const ssize_t n = ::recv(fd, reply.data(), reply.size(), 0);
-  constexpr std::size_t header_length = (sizeof(nlmsghdr) + 3U) & ~std::size_t{3}; // NLMSG_HDRLEN
-  if (n < static_cast<ssize_t>(header_length))
+  if (n < static_cast<ssize_t>(netlink_header_length))
     return std::nullopt;
   nlmsghdr header{};
   std::memcpy(&header, reply.data(), sizeof header);
-  const char* payload = reply.data() + header_length;
-  const auto payload_size = static_cast<std::size_t>(n) - header_length;
+  const char* payload = reply.data() + netlink_header_length;
+  const auto payload_size = static_cast<std::size_t>(n) - netlink_header_length;
   if (header.nlmsg_type == SOCK_DIAG_BY_FAMILY && payload_size >= sizeof(inet_diag_msg)) {
     inet_diag_msg found{};
     std::memcpy(&found, payload, sizeof found);
@@ -359,6 +372,110 @@ std::optional<bool> loopback_listener(std::uint16_t port) {
       return false; // no such socket: nobody listens there
   }
   return std::nullopt;
+}
+
+// The inodes of the TCP sockets listening on `port` (any address, IPv4 and IPv6): a sock_diag dump
+// of listening sockets only, which the kernel filters by port. nullopt when sock_diag is missing.
+std::optional<std::vector<std::uint64_t>> listener_inodes(std::uint16_t port) {
+  const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd == -1)
+    return std::nullopt;
+  const FdGuard guard(fd);
+  std::vector<std::uint64_t> inodes;
+  for (const int family : {AF_INET, AF_INET6}) {
+    if (!send_diag_request(fd, family, port, 1U << TCP_LISTEN, NLM_F_REQUEST | NLM_F_DUMP))
+      return std::nullopt;
+    for (bool done = false; !done;) {
+      alignas(nlmsghdr) std::array<char, 16384> reply{};
+      const ssize_t n = ::recv(fd, reply.data(), reply.size(), 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return std::nullopt;
+      const auto size = static_cast<std::size_t>(n);
+      for (std::size_t at = 0; at + sizeof(nlmsghdr) <= size;) {
+        nlmsghdr header{};
+        std::memcpy(&header, reply.data() + at, sizeof header);
+        if (header.nlmsg_len < sizeof header || at + header.nlmsg_len > size ||
+            header.nlmsg_type == NLMSG_ERROR)
+          return std::nullopt;
+        if (header.nlmsg_type == NLMSG_DONE) {
+          done = true;
+          break;
+        }
+        if (header.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+            header.nlmsg_len >= netlink_header_length + sizeof(inet_diag_msg)) {
+          inet_diag_msg found{};
+          std::memcpy(&found, reply.data() + at + netlink_header_length, sizeof found);
+          if (found.idiag_state == TCP_LISTEN && ntohs(found.id.idiag_sport) == port)
+            inodes.push_back(found.idiag_inode);
+        }
+        at += (header.nlmsg_len + 3U) & ~std::uint32_t{3}; // NLMSG_ALIGN
+      }
+    }
+  }
+  return inodes;
+}
+
+// Adds the inodes of the sockets process `pid` holds open; false when its fds cannot be read.
+bool add_socket_inodes(pid_t pid, std::vector<std::uint64_t>& out) {
+  std::error_code ec;
+  const fs::path dir = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string target = fs::read_symlink(entry.path(), ec).string();
+    if (!ec && target.starts_with("socket:["))
+      out.push_back(std::strtoull(target.c_str() + 8, nullptr, 10));
+  }
+  return !ec;
+}
+
+// The processes of process group `pgid` besides its leader (children a leader forked).
+std::vector<pid_t> group_followers(pid_t pgid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text;
+    std::getline(stat, text);
+    // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so from the last ')'.
+    const auto close = text.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    if (std::sscanf(text.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 &&
+        pgrp == pgid && std::stol(name) != pgid)
+      out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+enum class PortHolder { none, group, other };
+
+// Who listens on `port`: nobody, only processes of group `pgid` (a child and what it forked), or
+// some other process as well (another run's server, say, on a port both picked). nullopt when the
+// kernel cannot be asked (no sock_diag, /proc unreadable).
+std::optional<PortHolder> port_holder(std::uint16_t port, pid_t pgid) {
+  const auto listeners = listener_inodes(port);
+  if (!listeners)
+    return std::nullopt;
+  if (listeners->empty())
+    return PortHolder::none;
+  std::vector<std::uint64_t> ours;
+  if (!add_socket_inodes(pgid, ours))
+    return std::nullopt;
+  auto all_ours = [&] {
+    return std::all_of(listeners->begin(), listeners->end(), [&](std::uint64_t inode) {
+      return std::find(ours.begin(), ours.end(), inode) != ours.end();
+    });
+  };
+  if (!all_ours())
+    for (const pid_t pid : group_followers(pgid))
+      add_socket_inodes(pid, ours);
+  return all_ours() ? PortHolder::group : PortHolder::other;
 }
 
 } // namespace
@@ -403,6 +520,7 @@ struct Process::Impl {
   explicit Impl(EventLoop::Impl& l) : loop(l) {}
   EventLoop::Impl& loop;
   std::shared_ptr<Child> child;
+  bool port_taken = false; // the last wait_ready found another process on its port
 };
 
 namespace {
@@ -584,21 +702,30 @@ bool Process::wait_ready(const Readiness& readiness) {
   Child& child = *impl_->child;
   EventLoop::Impl& loop = impl_->loop;
   const auto deadline = Clock::now() + readiness.deadline;
+  impl_->port_taken = false;
 
-  if (readiness.kind == Readiness::Kind::port) {
-    if (readiness.port == 0)
-      throw Error(Errc::invalid_input, "wait_ready: port 0");
-    // Nothing announces a listening socket: probe at short intervals (1, 2, 2 … ms, but at least
-    // ten times what a probe costs), running the loop between probes so an exit ends the wait at
-    // once and other pipes keep draining. Without sock_diag, fall back to connecting.
+  // Nothing announces a listening socket: probe at short intervals (1, 2, 2 … ms, but at least
+  // ten times what a probe costs), running the loop between probes so an exit ends the wait at
+  // once and other pipes keep draining. The listener must be the child's: a server whose bind
+  // failed must not pass for ready because another process (another run) listens on its port.
+  // Where the kernel cannot say whose it is, any listener counts (without sock_diag, one that
+  // accepts a connection).
+  auto listening = [&](std::uint16_t port) {
     Clock::duration step = std::chrono::milliseconds(1);
     for (;;) {
       if (child.exited)
         return false;
       const auto probe_start = Clock::now();
-      const auto listening = loopback_listener(readiness.port);
-      if (listening ? *listening : port_accepts(readiness.port))
+      if (const auto holder = port_holder(port, child.pid)) {
+        if (*holder == PortHolder::group)
+          return true;
+        if (*holder == PortHolder::other) {
+          impl_->port_taken = true;
+          return false;
+        }
+      } else if (const auto any = loopback_listener(port); any ? *any : port_accepts(port)) {
         return true;
+      }
       const auto now = Clock::now();
       if (now >= deadline)
         return false;
@@ -607,6 +734,12 @@ bool Process::wait_ready(const Readiness& readiness) {
           std::min<Clock::duration>(step * 2, std::chrono::milliseconds(2)),
           10 * (now - probe_start));
     }
+  };
+
+  if (readiness.kind == Readiness::Kind::port) {
+    if (readiness.port == 0)
+      throw Error(Errc::invalid_input, "wait_ready: port 0");
+    return listening(readiness.port);
   }
 
   if (readiness.marker.empty())
@@ -627,7 +760,14 @@ bool Process::wait_ready(const Readiness& readiness) {
   if (!found && child.exited) // what it printed just before exiting may still be in the pipe
     loop.run_until([&] { return seen() || stream.eof; },
                    std::min(deadline, Clock::now() + drain_limit));
-  return seen();
+  if (!seen())
+    return false;
+  // A marker says the server is up, not whose socket a client will reach.
+  return readiness.port == 0 || listening(readiness.port);
+}
+
+bool Process::port_taken() const {
+  return impl_->port_taken;
 }
 
 bool Process::wait_output(

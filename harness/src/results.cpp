@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <random>
+#include <thread>
 
 #include "pki/error.hpp"
 #include "pki/files.hpp"
@@ -303,8 +304,12 @@ std::map<std::string, int> totals(const std::vector<CaseResult>& cases) {
 void write_results(const fs::path& run_dir, const json& results) {
   pki::write_file_atomic(run_dir / "results.json", results.dump(2) + "\n");
   // latest -> <run-id>: a new symlink renamed over the old one, so readers never see it missing.
+  // Its temporary name is this thread's alone: runs in other processes (or threads) that finish at
+  // the same moment each rename their own link, and the last rename wins.
   const fs::path root = run_dir.parent_path();
-  const fs::path tmp = root / (".latest.tmp" + std::to_string(::getpid()));
+  const fs::path tmp =
+      root / (".latest.tmp" + std::to_string(::getpid()) + "-" +
+              std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
   std::error_code ec;
   fs::remove(tmp, ec);
   fs::create_directory_symlink(run_dir.filename(), tmp, ec);

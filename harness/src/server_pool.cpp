@@ -140,6 +140,7 @@ private:
         Readiness ready;
         ready.kind = Readiness::Kind::stdout_marker;
         ready.marker = spec_.ready_marker(p);
+        ready.port = p; // the listener must be this server's
         ready.deadline = ready_deadline_;
         if (started->wait_ready(ready)) {
           std::lock_guard lock(mutex);
@@ -148,10 +149,13 @@ private:
           process = std::move(started);
           break;
         }
+        const bool taken = started->port_taken();
         const ProcessResult r = started->stop();
         last_output = r.out + r.err;
-        // A port taken between pick_free_port() and bind(): try another.
-        if (!spec_.port_busy.empty() && last_output.find(spec_.port_busy) != std::string::npos)
+        // A port taken between pick_free_port() and bind() (by another case, or another run):
+        // try another.
+        if (taken ||
+            (!spec_.port_busy.empty() && last_output.find(spec_.port_busy) != std::string::npos))
           continue;
         fail("pooled " + spec_.peer + " server did not become ready" +
              (r.timed_out ? " within its deadline" : " (it " + describe_exit(r) + ")") + ": " +

@@ -120,15 +120,17 @@ TEST(Faults, CtrlCSavesFinishedCasesAndLeavesNoProcess) {
 
 TEST(Faults, BusyPortIsRetriedOnAnotherPort) {
   // s_server reports a taken port and exits 0 (PEERS.md trap 4). This fixture does exactly that
-  // on its first start and becomes ready on the second; the harness must retry, not give up.
+  // on its first start and becomes ready on the second (listening on its port: a marker alone is
+  // no readiness); the harness must retry, not give up.
   ScratchDir dir;
   fs::create_directories(dir / "peers");
   const std::string state = (dir / "started-once").string();
   testing_support::write_text(dir / "peers/busy.json", R"({"version": 1, "name": "busy",
     "description": "fault fixture: port taken on the first attempt", "program": "/bin/sh",
     "roles": ["server"], "capabilities": ["tls1.2", "tls1.3"],
-    "server": {"argv": ["-c", "if [ -e \"$0\" ]; then echo READY; exec sleep 600; else : > \"$0\"; echo 'connect: Address already in use'; exit 0; fi", ")" +
-                                                           state + R"(", "tlsmatrix-fault-busy"],
+    "server": {"argv": ["-c", "if [ -e \"$0\" ]; then exec /usr/bin/python3 -c \"import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',int(sys.argv[1])))\ns.listen(8)\nprint('READY',flush=True)\ntime.sleep(600)\" \"$1\" \"$2\"; else : > \"$0\"; echo 'connect: Address already in use'; exit 0; fi", ")" +
+                                                           state +
+                                                           R"(", "{port}", "tlsmatrix-fault-busy"],
                "tls": {}, "ready": {"stdout": "READY"}, "port_busy": "Address already in use"}})");
   const auto r = testing_support::run({testing_support::tlsmatrix_binary(), "run", "--no-sanity",
                                        "--peer-defs", (dir / "peers").string(), "--peers",

@@ -55,6 +55,24 @@ TEST(Merge, UnitesShardsAndRecountsTotals) {
   EXPECT_EQ(m["merged_from"].size(), 2u);
 }
 
+// Shards that each issued the same spec agree on what decides verdicts but not on key bytes: they
+// merge, and the merged run claims a content fingerprint only when every shard used the same.
+TEST(Merge, KeepsThePkiContentFingerprintOnlyWhenEveryShardUsedTheSame) {
+  auto one = shard_run(1, 2, {"a"}), two = shard_run(2, 2, {"b"});
+  one.results["fingerprints"]["pki_content"] = "aaaa";
+  two.results["fingerprints"]["pki_content"] = "aaaa";
+  auto m = harness::merge_results({one, two});
+  EXPECT_EQ(m["fingerprints"]["pki_content"], "aaaa");
+  EXPECT_EQ(m["merged_from"][1]["pki_content"], "aaaa");
+
+  two.results["fingerprints"]["pki_content"] = "bbbb";
+  m = harness::merge_results({one, two});
+  EXPECT_FALSE(m["fingerprints"].contains("pki_content")) << m["fingerprints"].dump();
+  EXPECT_EQ(m["fingerprints"]["pki"], "p1");
+  EXPECT_EQ(m["merged_from"][0]["pki_content"], "aaaa");
+  EXPECT_EQ(m["merged_from"][1]["pki_content"], "bbbb");
+}
+
 TEST(Merge, RefusesRunsThatDoNotBelongTogether) {
   EXPECT_NE(refusal({shard_run(1, 2, {"a", "b"}), shard_run(2, 2, {"b", "c"})})
                 .find("b (in shard-1/results.json and shard-2/results.json)"),

@@ -441,6 +441,58 @@ TEST(Process, ReadyWhenPortListensWithoutUsingUpAnAccept) {
   EXPECT_EQ(r.out, "GOT hello\n");
 }
 
+// Two runs may pick the same free port: a server whose bind failed must not pass for ready
+// because the other run's server listens there. The listener here is the test's own socket.
+TEST(Process, AListenerThatIsNotTheChildsIsNoReadiness) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(0x7f000001U);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::uint16_t port = ntohs(address.sin_port);
+
+  EventLoop loop;
+  Process by_port(loop, sh("exec sleep 30"));
+  auto start = Clock::now();
+  EXPECT_FALSE(by_port.wait_ready(port_ready(port, 10s)));
+  EXPECT_TRUE(by_port.port_taken());
+  EXPECT_LT(since(start), 2s);
+
+  Process by_marker(loop, sh("echo READY; exec sleep 30"));
+  Readiness marker = stdout_marker("READY", 10s);
+  marker.port = port;
+  start = Clock::now();
+  EXPECT_FALSE(by_marker.wait_ready(marker));
+  EXPECT_TRUE(by_marker.port_taken());
+  EXPECT_LT(since(start), 2s);
+  // Without a port the marker alone decides, as before.
+  EXPECT_TRUE(by_marker.wait_ready(stdout_marker("READY")));
+  EXPECT_FALSE(by_marker.port_taken());
+  ::close(fd);
+}
+
+TEST(Process, AListenerOfAProcessTheChildForkedCounts) {
+  if (!fs::exists(debian_python))
+    GTEST_SKIP() << debian_python << " is not installed";
+  const std::uint16_t port = harness::pick_free_port();
+  // The shell forks python (same process group) and waits: the listener is not the leader's.
+  EventLoop loop;
+  Process p(loop, sh(std::string(debian_python) + " -c 'import socket, sys, time\n"
+                                                  "s = socket.socket()\n"
+                                                  "s.bind((\"127.0.0.1\", int(sys.argv[1])))\n"
+                                                  "s.listen(1)\n"
+                                                  "print(\"READY\", flush=True)\n"
+                                                  "time.sleep(30)' \"$1\" & wait",
+                     {std::to_string(port)}));
+  Readiness ready = stdout_marker("READY", 10s);
+  ready.port = port;
+  EXPECT_TRUE(p.wait_ready(ready)) << p.err_so_far();
+  EXPECT_FALSE(p.port_taken());
+}
+
 TEST(Process, OpensslServerReadyByPortServesItsOneConnection) {
   if (!harness::find_program("openssl"))
     GTEST_SKIP() << "openssl is not installed";

@@ -26,8 +26,9 @@ using harness::ProcessResult;
 using harness::ServerPool;
 using testing_support::ScratchDir;
 
-// A server that prints READY, then `lines`, then blocks reading its (open) stdin until killed;
-// or exits when `lines` ends with "exit N".
+// A server that listens on its port (a python child in its process group: the pool checks that
+// the port is the server's), prints READY, then `lines`, then blocks reading its (open) stdin
+// until killed; or exits when `lines` ends with "exit N".
 ManyServerSpec shell_server(const std::string& key, const std::string& lines,
                             std::vector<std::string>* seen) {
   ManyServerSpec spec;
@@ -35,7 +36,13 @@ ManyServerSpec shell_server(const std::string& key, const std::string& lines,
   spec.key = key;
   spec.command = [lines](std::uint16_t port, const fs::path&) {
     harness::ProcessSpec p;
-    p.argv = {"/bin/sh", "-c", "echo \"READY $0\"; " + lines + "; read x", std::to_string(port)};
+    const std::string listen = "/usr/bin/python3 -c 'import socket, sys, time\n"
+                               "s = socket.socket()\n"
+                               "s.bind((\"127.0.0.1\", int(sys.argv[1])))\n"
+                               "s.listen(8)\n"
+                               "time.sleep(600)' \"$0\" & ";
+    p.argv = {"/bin/sh", "-c", listen + "echo \"READY $0\"; " + lines + "; read x",
+              std::to_string(port)};
     p.keep_stdin_open = true;
     return p;
   };

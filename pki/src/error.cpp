@@ -13,6 +13,8 @@ int exit_code(Errc code) noexcept {
     return exit_codes::crypto;
   case Errc::peer:
     return exit_codes::peer;
+  case Errc::unstable_input:
+    return exit_codes::unstable_input;
   case Errc::interrupted:
     return exit_codes::interrupted;
   case Errc::internal:

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pki/dir_lock.hpp"
 #include "pki/error.hpp"
 
 namespace pki {
@@ -75,6 +76,27 @@ void write_file_atomic(const fs::path& path, std::string_view data, fs::perms mo
   }
 }
 
+void write_new_file(const fs::path& path, std::string_view data, fs::perms mode) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0)
+    throw_io(path, "cannot create", errno);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw_io(path, "cannot write", err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0)
+    throw_io(path, "cannot write", errno);
+}
+
 TempDir::TempDir(const fs::path& near) {
   const fs::path parent = near.parent_path().empty() ? fs::path(".") : near.parent_path();
   std::error_code ec;
@@ -93,19 +115,24 @@ TempDir::~TempDir() {
 }
 
 void replace_directory(const fs::path& staged, const fs::path& target) {
-  std::error_code ec;
-  if (!fs::exists(target, ec)) {
-    if (::rename(staged.c_str(), target.c_str()) != 0)
+  for (;;) {
+    // Exclusive against readers that copy the tree (DirLock::lock_current, shared): none of them is
+    // inside the old tree when it is swapped out and removed.
+    const auto lock = DirLock::lock_current(target, LockMode::exclusive);
+    if (!lock) {
+      if (::rename(staged.c_str(), target.c_str()) == 0)
+        return;
+      if (errno == EEXIST || errno == ENOTEMPTY)
+        continue; // another writer created it meanwhile: swap with theirs, under the lock
       throw_io(target, "cannot create", errno);
+    }
+    // renameat2(RENAME_EXCHANGE) swaps both trees in one step; the old one is then removed.
+    if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
+      throw_io(target, "cannot replace", errno);
+    std::error_code ec;
+    fs::remove_all(staged, ec); // now holds the previous tree
     return;
   }
-  if (!fs::is_directory(target, ec))
-    throw Error(Errc::io,
-                "cannot replace " + target.string() + ": it exists and is not a directory");
-  // renameat2(RENAME_EXCHANGE) swaps both trees in one step; the old one is then removed.
-  if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
-    throw_io(target, "cannot replace", errno);
-  fs::remove_all(staged, ec); // now holds the previous tree
 }
 
 } // namespace pki

@@ -8,12 +8,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <openssl/pkcs12.h>
 
 #include "pki/defects.hpp"
+#include "pki/digest.hpp"
 #include "pki/error.hpp"
 #include "pki/files.hpp"
 #include "pki/ossl.hpp"
@@ -27,28 +30,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
-
-// Inside the staging directory nobody else looks, so a plain exclusive create is enough.
-void write_new(const fs::path& path, std::string_view data, bool secret) {
-  const int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, secret ? 0600 : 0644);
-  if (fd < 0)
-    throw Error(Errc::io, "cannot create " + path.string() + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      throw Error(Errc::io, "cannot write " + path.string() + ": " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0)
-    throw Error(Errc::io, "cannot write " + path.string() + ": " + std::strerror(errno));
-}
 
 std::string to_string(const Bytes& b) {
   return {b.begin(), b.end()};
@@ -131,7 +112,9 @@ Formats parse_formats(std::string_view list) {
   return f;
 }
 
-std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
+namespace {
+
+json manifest_document(const IssuedPki& pki, const Formats& formats) {
   const Spec& s = pki.spec;
   json m;
   m["version"] = 1;
@@ -200,7 +183,31 @@ std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
     entities[p.name] = j;
   }
   m["entities"] = entities;
-  return m.dump(2) + "\n";
+  return m;
+}
+
+// The staging tree: every file written into it, with its SHA-256 for the manifest's file_sha256.
+class Staging {
+public:
+  explicit Staging(fs::path dir) : dir_(std::move(dir)) {}
+  void put(const std::string& name, std::string_view data, bool secret) {
+    write_new_file(dir_ / name, data, secret ? private_mode : public_mode);
+    std::string digest = sha256_hex(data);
+    std::lock_guard lock(mutex_);
+    digests_[name] = std::move(digest);
+  }
+  [[nodiscard]] const std::map<std::string, std::string>& digests() const { return digests_; }
+
+private:
+  fs::path dir_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> digests_;
+};
+
+} // namespace
+
+std::string manifest_json(const IssuedPki& pki, const Formats& formats) {
+  return manifest_document(pki, formats).dump(2) + "\n";
 }
 
 void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats) {
@@ -213,6 +220,7 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
                                          ": it is not empty and holds no manifest.json of a PKI");
   TempDir staging(target);
   const auto& dir = staging.path();
+  Staging files(dir);
 
   std::string anchors, crls;
   for (const auto& e : pki.entities)
@@ -220,14 +228,14 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
       anchors += e.cert.pem();
   for (const auto& [name, crl] : pki.crls)
     crls += crl.pem();
-  write_new(dir / "trust-anchors.pem", anchors, false);
-  write_new(dir / "crls.pem", crls, false);
+  files.put("trust-anchors.pem", anchors, false);
+  files.put("crls.pem", crls, false);
 
   // Per-entity files are independent; PKCS#12's key derivation dominates, so spread them out.
   // The manifest is built meanwhile on this thread.
   std::vector<std::exception_ptr> errors(pki.entities.size());
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::string manifest;
+  json manifest;
   std::exception_ptr manifest_error;
   {
     std::vector<std::jthread> pool;
@@ -238,25 +246,25 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
             const auto& e = pki.entities[i];
             const auto f = file_names(e.plan->name);
             const std::string leaf = e.cert.pem();
-            write_new(dir / f.cert, leaf, false);
-            write_new(dir / f.key, e.key_file.pkcs8_pem(), true);
+            files.put(f.cert, leaf, false);
+            files.put(f.key, e.key_file.pkcs8_pem(), true);
             if (formats.chains) {
               std::string chain = leaf;
               for (const auto& c : e.intermediates)
                 chain += c.pem();
-              write_new(dir / f.chain, chain, false);
-              write_new(dir / f.fullchain, e.root ? chain + e.root->pem() : chain, false);
+              files.put(f.chain, chain, false);
+              files.put(f.fullchain, e.root ? chain + e.root->pem() : chain, false);
             }
             if (formats.der)
-              write_new(dir / f.der, to_string(e.cert.der()), false);
+              files.put(f.der, to_string(e.cert.der()), false);
             if (formats.p12 && !e.plan->mismatched_key) {
               std::optional<DeterministicRandom> rng;
               if (pki.seed)
                 rng.emplace(*pki.seed, "p12:" + e.plan->name);
-              write_new(dir / f.p12, pkcs12(e, pki.spec.p12_password), true);
+              files.put(f.p12, pkcs12(e, pki.spec.p12_password), true);
             }
             if (auto it = pki.crls.find(e.plan->name); it != pki.crls.end())
-              write_new(dir / f.crl, it->second.pem(), false);
+              files.put(f.crl, it->second.pem(), false);
           } catch (...) {
             errors[i] = std::current_exception();
           }
@@ -264,7 +272,7 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
       });
     }
     try {
-      manifest = manifest_json(pki, formats);
+      manifest = manifest_document(pki, formats);
     } catch (...) {
       manifest_error = std::current_exception(); // reported after the files' errors, as before
     }
@@ -274,7 +282,10 @@ void write_pki(const IssuedPki& pki, const fs::path& out, const Formats& formats
       std::rethrow_exception(err);
   if (manifest_error)
     std::rethrow_exception(manifest_error);
-  write_new(dir / "manifest.json", manifest, false);
+  // What each file held when it was written, so that a copy can be checked against it (a run's
+  // snapshot, pki/snapshot.hpp).
+  manifest["file_sha256"] = files.digests();
+  write_new_file(dir / "manifest.json", manifest.dump(2) + "\n", public_mode);
   if (::chmod(dir.c_str(), 0755) != 0)
     throw Error(Errc::io, "cannot set the mode of " + dir.string() + ": " + std::strerror(errno));
   replace_directory(dir, target);

@@ -239,6 +239,47 @@ TEST(AtomicOutput, ASuccessfulRunReplacesTheWholeDirectory) {
   EXPECT_EQ(temp_dirs_next_to(out), std::vector<std::string>{});
 }
 
+TEST(AtomicOutput, ManifestRecordsEachFilesSha256AsSha256sumComputesIt) {
+  const ScratchDir work;
+  const auto out = work / "pki";
+  const auto issued = issue(out, small_spec(), {"--seed", "digests"});
+  const json& digests = issued.manifest.at("file_sha256");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.path().filename() != "manifest.json")
+      files.push_back(e.path().filename().string());
+  ASSERT_EQ(digests.size(), files.size());
+  for (const auto& f : files) {
+    const auto r = testing_support::run({"sha256sum", (out / f).string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(digests.value(f, ""), r.out.substr(0, 64)) << f;
+  }
+}
+
+TEST(AtomicOutput, ConcurrentGeneratesLeaveOneWholePki) {
+  const ScratchDir work;
+  const auto out = work / "pki";
+  const auto spec = work / "small.json";
+  testing_support::write_text(spec, small_spec().dump());
+  std::vector<std::future<testing_support::CommandResult>> runs;
+  for (int i = 0; i < 4; ++i)
+    runs.push_back(std::async(std::launch::async, [&, i] {
+      return tlsmatrix_generate({"--spec", spec.string(), "--out", out.string(), "--seed",
+                                 "concurrent-" + std::to_string(i)});
+    }));
+  for (auto& r : runs) {
+    const auto result = r.get();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+  // Whichever came last, its files all: each one as its manifest recorded it.
+  const json m = json::parse(read_text(out / "manifest.json"));
+  for (const auto& [f, digest] : m.at("file_sha256").items()) {
+    const auto r = testing_support::run({"sha256sum", (out / f).string()});
+    EXPECT_EQ(r.out.substr(0, 64), digest.get<std::string>()) << f << " is from another run";
+  }
+  EXPECT_EQ(temp_dirs_next_to(out), std::vector<std::string>{});
+}
+
 TEST(AtomicOutput, RefusesADirectoryThatIsNotAPki) {
   const ScratchDir work;
   const auto out = work / "precious";

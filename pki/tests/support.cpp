@@ -93,6 +93,14 @@ ScratchDir::~ScratchDir() {
   fs::remove_all(path_, ec);
 }
 
+std::string sha256sum_listing(const fs::path& dir) {
+  const auto r = run({"sh", "-c", "cd \"$1\" && ls | LC_ALL=C sort | xargs sha256sum | sha256sum",
+                      "sh", dir.string()});
+  if (r.exit_code != 0 || r.out.size() < 64)
+    throw std::runtime_error("sha256sum over " + dir.string() + " failed: " + r.err);
+  return r.out.substr(0, 64);
+}
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)

@@ -46,6 +46,11 @@ private:
   std::filesystem::path path_;
 };
 
+// SHA-256 of the sha256sum listing of every file in `dir` in bytewise order of names, by
+// coreutils (`ls | LC_ALL=C sort | xargs sha256sum | sha256sum`): what a PKI's content
+// fingerprint must be, computed without tlsmatrix.
+std::string sha256sum_listing(const std::filesystem::path& dir);
+
 std::string read_text(const std::filesystem::path& path);
 void write_text(const std::filesystem::path& path, const std::string& text);
 

@@ -25,8 +25,9 @@ struct MergeOptions {
 };
 
 // One results document from several runs: cases of all of them (sorted by id), totals
-// recomputed, peers and sanity sections united, "merged_from" listing the inputs. Refuses with
-// Error(invalid_input), naming the files: a case id in more than one input, inputs without
+// recomputed, peers and sanity sections united, "merged_from" listing the inputs (with each one's
+// /fingerprints/pki_content, which the merged /fingerprints keeps only when all agree). Refuses
+// with Error(invalid_input), naming the files: a case id in more than one input, inputs without
 // fingerprints or with different scenario/PKI fingerprints, different --repeat, shards of
 // different N, the same shard twice, or (unless allow_partial) a missing shard.
 [[nodiscard]] nlohmann::ordered_json merge_results(const std::vector<SavedRun>& runs,

@@ -113,9 +113,19 @@ public:
 // A data-defined peer from a JSON definition (strict; errors name file and pointer).
 [[nodiscard]] std::unique_ptr<Peer> load_cli_peer(const std::filesystem::path& definition);
 // "local", every shipped definition, then every *.json of `extra_dirs` (a name defined twice is
-// an error).
+// an error). `{peer_programs}` in a definition's program is `programs` (empty:
+// peer_programs_dir()).
 [[nodiscard]] std::vector<std::unique_ptr<Peer>>
-load_peers(const std::vector<std::filesystem::path>& extra_dirs = {});
+load_peers(const std::vector<std::filesystem::path>& extra_dirs = {},
+           const std::filesystem::path& programs = {});
+// Where the compiled peer programs (Go, Java) are: TLSMATRIX_PEER_PROGRAMS_DIR, else the build
+// tree's harness/peer-programs.
+[[nodiscard]] std::filesystem::path peer_programs_dir();
+// A run's own hold on the compiled peer programs: every file of peer_programs_dir() hard-linked
+// (copied across filesystems) into `into`, so a rebuild during the run — which replaces them by
+// renames — leaves the run on the programs it started with. Returns `into`, or peer_programs_dir()
+// when that does not exist (nothing to pin). Throws tlsmatrix::Error(Errc::io).
+[[nodiscard]] std::filesystem::path pin_peer_programs(const std::filesystem::path& into);
 // Where the shipped peer definitions are.
 [[nodiscard]] std::filesystem::path default_peers_dir();
 

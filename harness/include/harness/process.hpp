@@ -58,11 +58,14 @@ struct ProcessSpec {
 struct Readiness {
   enum class Kind { stdout_marker, stderr_marker, port } kind = Kind::stdout_marker;
   std::string marker; // a substring of the output (may arrive split across reads)
-  // A connection to 127.0.0.1:port would find a listener (on 127.0.0.1, 0.0.0.0 or dual-stack
-  // [::]). Asked of the kernel (sock_diag) every 1-2 ms rather than by connecting, so the probe
-  // does not use up an accept (`s_server -naccept 1`); connecting is the fallback only where
-  // sock_diag is missing. A listener that is not the child's (a busy port) also counts: pick
-  // ports with pick_free_port().
+  // Kind::port: ready once the child (a process of its group) listens on TCP `port`. With a
+  // marker: when set, the child must also listen on it after the marker (a marker says a server
+  // is up, not whose socket a client will reach). Asked of the kernel (sock_diag, whose socket
+  // inodes are matched against the group's /proc/<pid>/fd) every 1-2 ms rather than by
+  // connecting, so the probe does not use up an accept (`s_server -naccept 1`). Another process
+  // listening there ends the wait at once (port_taken()): two runs may pick the same free port.
+  // Where the kernel cannot tell whose a listener is, any listener counts, and without sock_diag
+  // one that accepts a connection.
   std::uint16_t port = 0;
   std::chrono::milliseconds deadline{5000};
 };
@@ -89,6 +92,9 @@ public:
   // True once ready; false if the process exited first or the deadline passed. A marker printed
   // just before exiting still counts. Throws Error(invalid_input) for an empty marker or port 0.
   [[nodiscard]] bool wait_ready(const Readiness& readiness);
+  // After wait_ready() returned false: whether another process held the port the child was to
+  // listen on (start it again on another port).
+  [[nodiscard]] bool port_taken() const;
   // Waits until `done(stdout so far, stderr so far)` holds, the process exits, or the deadline
   // passes; returns done's answer (after an exit, once what it printed last has been read). For
   // servers that outlive a connection: their output tells when the connection's outcome is known.
@@ -127,7 +133,8 @@ void kill_all_children() noexcept;
 [[nodiscard]] std::size_t live_child_groups() noexcept;
 
 // A free TCP port on 127.0.0.1 (bound with port 0, then released), for peers that need a number;
-// never one of the last 64 it returned (parallel cases must not get the same port).
+// never one of the last 64 it returned (parallel cases must not get the same port). Another
+// process may take it meanwhile: wait_ready() with the port checks that the child got it.
 [[nodiscard]] std::uint16_t pick_free_port();
 
 // True when 127.0.0.1:port accepts a TCP connection (it connects, so it uses up an accept).

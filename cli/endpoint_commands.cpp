@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "common/error.hpp"
 #include "harness/ladder.hpp"
 #include "harness/local_endpoint.hpp"
 #include "harness/observation.hpp"
@@ -22,7 +23,6 @@
 #include "harness/results.hpp"
 #include "harness/tls_config.hpp"
 #include "harness/wire.hpp"
-#include "pki/error.hpp"
 
 namespace cli {
 namespace {

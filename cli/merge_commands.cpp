@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "common/error.hpp"
 #include "harness/merge.hpp"
 #include "harness/report.hpp"
-#include "pki/error.hpp"
 
 namespace cli {
 namespace {

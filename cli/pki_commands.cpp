@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "pki/defects.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 #include "pki/issuer.hpp"
 #include "pki/show.hpp"
 #include "pki/spec.hpp"
@@ -165,7 +165,7 @@ int show(const std::string& what, const std::string& dir) {
                                          ": no such file (expected a certificate file, PEM or DER, "
                                          "or the name of an entity in --pki DIR)");
   if (fs::is_regular_file(what, ec)) {
-    const std::string data = pki::read_file(what);
+    const std::string data = common::read_file(what);
     std::vector<pki::Certificate> certs;
     if (data.find("-----BEGIN") != std::string::npos) {
       if (data.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
@@ -191,7 +191,7 @@ int show(const std::string& what, const std::string& dir) {
                     " does not exist (run `tlsmatrix pki generate` or pass --pki DIR)");
   nlohmann::json manifest;
   try {
-    manifest = nlohmann::json::parse(pki::read_file(manifest_path));
+    manifest = nlohmann::json::parse(common::read_file(manifest_path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(Errc::invalid_input, manifest_path.string() + ": not valid JSON: " + e.what());
   }
@@ -230,7 +230,7 @@ int show_entity(const std::string& what, const std::string& dir, const nlohmann:
   }
   const auto& entry = entities.at(what);
   const auto cert_path = fs::path(dir) / entry.at("files").at("cert").get<std::string>();
-  const auto cert = pki::Certificate::from_pem(pki::read_file(cert_path), cert_path.string());
+  const auto cert = pki::Certificate::from_pem(common::read_file(cert_path), cert_path.string());
   std::cout << what;
   if (entry.contains("description"))
     std::cout << " — " << entry["description"].get<std::string>();

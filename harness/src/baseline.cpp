@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "harness/report.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 
 namespace harness {
 namespace {
@@ -160,7 +160,7 @@ RunCells cells_of_results(const json& results, const std::string& origin) {
 RunCells load_cells(const fs::path& path) {
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) {
-    const std::string content = pki::read_file(path);
+    const std::string content = common::read_file(path);
     json j;
     try {
       j = json::parse(content);

@@ -15,19 +15,19 @@
 #include <set>
 #include <sstream>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/json_node.hpp"
 #include "harness/peer.hpp"
 #include "harness/reasons.hpp"
 #include "harness/resource.hpp"
 #include "harness/scenario.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
-#include "pki/json_node.hpp"
 
 namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
-using pki::JsonNode;
+using common::JsonNode;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
@@ -383,7 +383,7 @@ RoleDef parse_role(const JsonNode& n, bool server) {
 Definition parse_definition(const std::filesystem::path& file,
                             const std::filesystem::path& programs = peer_programs_dir()) {
   const std::string origin = file.string();
-  const auto doc = pki::parse_json_document(pki::read_file(file), origin);
+  const auto doc = common::parse_json_document(common::read_file(file), origin);
   const JsonNode root(doc, "", origin);
   root.only_keys({"version", "name", "description", "program", "version_argv", "version_command",
                   "roles", "capabilities", "why_capabilities", "translate", "server", "client",
@@ -1122,7 +1122,7 @@ private:
     std::lock_guard lock(files_mutex_);
     if (files_made_.insert(path).second || !fs::exists(path)) {
       fs::create_directories(path.parent_path());
-      pki::write_file_atomic(path, make());
+      common::write_file_atomic(path, make());
     }
     return path;
   }
@@ -1146,11 +1146,12 @@ private:
                                ".pem";
       return derived_file(dir / name,
                           [&config] {
-                            std::string leaf = pki::read_file(config.cert);
+                            std::string leaf = common::read_file(config.cert);
                             if (!leaf.empty() && leaf.back() != '\n')
                               leaf += '\n';
-                            std::string rest =
-                                config.chain.empty() ? std::string() : pki::read_file(config.chain);
+                            std::string rest = config.chain.empty()
+                                                   ? std::string()
+                                                   : common::read_file(config.chain);
                             if (rest.starts_with(leaf))
                               rest.erase(0, leaf.size()); // a chain file that starts with the leaf
                             return leaf + rest;
@@ -1209,7 +1210,7 @@ private:
     auto fail = [&](const std::string& why) {
       entry->error =
           def_.info.name + " " + role_name + ": preparing " + dir.string() + " failed: " + why;
-      pki::write_file_atomic(dir / "prepare.log", log + why + "\n");
+      common::write_file_atomic(dir / "prepare.log", log + why + "\n");
       throw Error(Errc::peer, entry->error);
     };
     std::error_code ec;
@@ -1223,12 +1224,12 @@ private:
         runs.emplace_back("", "");
       } else {
         const std::string label = p.each == "crls" ? "X509 CRL" : "CERTIFICATE";
-        const auto blocks = pem_blocks(pki::read_file(p.bundle), label);
+        const auto blocks = pem_blocks(common::read_file(p.bundle), label);
         if (blocks.empty())
           fail(p.bundle.string() + " holds no " + label);
         for (std::size_t i = 0; i < blocks.size(); ++i) {
           const fs::path file = dir / (p.each + "-" + std::to_string(i) + ".pem");
-          pki::write_file_atomic(file, blocks[i]);
+          common::write_file_atomic(file, blocks[i]);
           runs.emplace_back(file.string(), std::to_string(i));
         }
       }
@@ -1253,7 +1254,7 @@ private:
                (r.out + r.err).substr(0, 1000));
       }
     }
-    pki::write_file_atomic(dir / "prepare.log", log);
+    common::write_file_atomic(dir / "prepare.log", log);
     return dir;
   }
 

@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <array>
 
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/glob.hpp"
 
 namespace harness {
 namespace {
@@ -66,7 +67,7 @@ ExpectationEntry parse_entry(const fs::path& file, const std::string& at, const 
     if (key == "scenario" || key == "tls" || key == "client" || key == "server" || key == "peer") {
       std::string glob = get_string(file, p, value);
       check_glob(file, p, glob);
-      if (key == "tls" && !glob_match(glob, "1.2") && !glob_match(glob, "1.3"))
+      if (key == "tls" && !common::glob_match(glob, "1.2") && !common::glob_match(glob, "1.3"))
         invalid(file, p, "\"" + glob + "\" matches neither 1.2 nor 1.3");
       (key == "scenario" ? e.scenario
        : key == "tls"    ? e.tls
@@ -113,7 +114,7 @@ Expectations load_expectations(const fs::path& file) {
     throw Error(Errc::io, "cannot read expectations " + file.string() + ": no such file");
   json j;
   try {
-    j = json::parse(pki::read_file(file));
+    j = json::parse(common::read_file(file));
   } catch (const json::parse_error& e) {
     throw Error(Errc::invalid_input, file.string() + ": not valid JSON: " + e.what());
   }
@@ -148,9 +149,9 @@ Expectations load_expectations(const fs::path& file) {
 bool entry_matches_cell(const ExpectationEntry& entry, const std::string& scenario,
                         const std::string& tls, const std::string& client,
                         const std::string& server) {
-  return glob_match(entry.scenario, scenario) && glob_match(entry.tls, tls) &&
-         glob_match(entry.client, client) && glob_match(entry.server, server) &&
-         (glob_match(entry.peer, client) || glob_match(entry.peer, server));
+  return common::glob_match(entry.scenario, scenario) && common::glob_match(entry.tls, tls) &&
+         common::glob_match(entry.client, client) && common::glob_match(entry.server, server) &&
+         (common::glob_match(entry.peer, client) || common::glob_match(entry.peer, server));
 }
 
 const ExpectationEntry* find_expectation(const Expectations& e, const std::string& scenario,
@@ -173,7 +174,7 @@ const ExpectationEntry* find_expectation(const Expectations& e, const std::strin
       continue;
     if (!entry.reasons.empty() &&
         std::none_of(entry.reasons.begin(), entry.reasons.end(),
-                     [&](const std::string& r) { return glob_match(r, reason); }))
+                     [&](const std::string& r) { return common::glob_match(r, reason); }))
       continue;
     return &entry;
   }

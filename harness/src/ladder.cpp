@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "harness/runner.hpp"
-#include "pki/error.hpp"
+#include "common/error.hpp"
+#include "common/glob.hpp"
 
 namespace harness {
 namespace {
@@ -155,7 +155,7 @@ const json& find_case(const json& results, std::string_view query) {
     const std::string id = str(c, "id");
     if (id == query)
       return c;
-    if (is_glob ? glob_match(query, id) : id.find(query) != std::string::npos)
+    if (is_glob ? common::glob_match(query, id) : id.find(query) != std::string::npos)
       hits.push_back(&c);
   }
   if (hits.size() == 1)

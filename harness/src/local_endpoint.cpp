@@ -25,8 +25,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/error.hpp"
+#include "common/fd.hpp"
 #include "harness/reasons.hpp"
-#include "pki/error.hpp"
 #include "tls_context.hpp"
 
 namespace harness {
@@ -48,32 +49,7 @@ std::string errno_text(int e) {
   return std::generic_category().message(e);
 }
 
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-
-private:
-  int fd_ = -1;
-};
+using common::Fd;
 
 // A write to a socket the peer has closed raises SIGPIPE, which kills the process by default.
 // OpenSSL's socket BIO uses write(), not send(MSG_NOSIGNAL), so while a connection runs this

@@ -6,9 +6,9 @@
 #include <map>
 #include <set>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "harness/results.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 
 namespace harness {
 namespace {
@@ -58,7 +58,7 @@ std::string scenarios_fingerprint(const std::vector<Scenario>& scenarios) {
     data += s->id + '\0';
     std::error_code ec;
     if (!s->file.empty() && fs::is_regular_file(s->file, ec))
-      data += pki::read_file(s->file);
+      data += common::read_file(s->file);
     data += '\0';
   }
   return fnv1a(data);
@@ -68,7 +68,7 @@ std::string pki_fingerprint(const fs::path& pki_dir) {
   const fs::path file = pki_dir / "manifest.json";
   json m;
   try {
-    m = json::parse(pki::read_file(file));
+    m = json::parse(common::read_file(file));
   } catch (const json::exception& e) {
     throw Error(Errc::invalid_input, file.string() + ": not valid JSON: " + e.what());
   }
@@ -276,7 +276,7 @@ void write_merged(const fs::path& dir, json merged, const std::vector<SavedRun>&
     }
   }
   merged["run_dir"] = out.string();
-  pki::write_file_atomic(out / "results.json", merged.dump(2) + "\n");
+  common::write_file_atomic(out / "results.json", merged.dump(2) + "\n");
   write_reports(merged, out);
 }
 

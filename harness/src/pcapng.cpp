@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace harness {
 namespace {

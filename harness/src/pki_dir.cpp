@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 
 namespace harness {
 
@@ -19,7 +19,7 @@ PkiDir::PkiDir(std::filesystem::path dir) : dir_(std::move(dir)) {
                                          " does not exist (run `tlsmatrix pki generate --out " +
                                          dir_.string() + "`)");
   try {
-    const auto m = nlohmann::json::parse(pki::read_file(path));
+    const auto m = nlohmann::json::parse(common::read_file(path));
     if (m.at("version").get<int>() != 1)
       throw Error(Errc::invalid_input, path.string() + ": unsupported manifest version");
     p12_password_ = m.value("p12_password", "tlsmatrix");

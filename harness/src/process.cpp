@@ -39,7 +39,8 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
+#include "common/fd.hpp"
 
 namespace harness {
 namespace asio = boost::asio;
@@ -163,20 +164,6 @@ std::array<int, 2> make_pipe(const std::string& program) {
   }
   return {fds[0], fds[1]};
 }
-
-struct FdGuard {
-  int fd = -1;
-  FdGuard() = default;
-  explicit FdGuard(int f) : fd(f) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() { reset(); }
-  void reset() noexcept {
-    if (fd != -1)
-      ::close(fd);
-    fd = -1;
-  }
-};
 
 std::vector<std::string>
 build_environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
@@ -348,7 +335,7 @@ std::optional<bool> loopback_listener(std::uint16_t port) {
   const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd == -1)
     return std::nullopt;
-  const FdGuard guard(fd);
+  const common::Fd guard(fd);
   // The local end the listener must accept.
   if (!send_diag_request(fd, AF_INET, port, ~0U, NLM_F_REQUEST, loopback_address()))
     return std::nullopt;
@@ -380,7 +367,7 @@ std::optional<std::vector<std::uint64_t>> listener_inodes(std::uint16_t port) {
   const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd == -1)
     return std::nullopt;
-  const FdGuard guard(fd);
+  const common::Fd guard(fd);
   std::vector<std::uint64_t> inodes;
   for (const int family : {AF_INET, AF_INET6}) {
     if (!send_diag_request(fd, family, port, 1U << TCP_LISTEN, NLM_F_REQUEST | NLM_F_DUMP))
@@ -616,13 +603,13 @@ Process::Process(EventLoop& loop, const ProcessSpec& spec)
   const std::string cwd = spec.cwd.empty() ? std::string() : spec.cwd.string();
 
   const auto in_pipe = make_pipe(name);
-  FdGuard child_in(in_pipe[0]);
+  common::Fd child_in(in_pipe[0]);
   child->in.assign(in_pipe[1]);
   const auto out_pipe = make_pipe(name);
-  FdGuard child_out(out_pipe[1]);
+  common::Fd child_out(out_pipe[1]);
   child->out.pipe.assign(out_pipe[0]);
   const auto err_pipe = make_pipe(name);
-  FdGuard child_err(err_pipe[1]);
+  common::Fd child_err(err_pipe[1]);
   child->err.pipe.assign(err_pipe[0]);
 
   // vfork, not fork: fork copies the harness's page tables (its cost grows with the results a
@@ -640,7 +627,7 @@ Process::Process(EventLoop& loop, const ProcessSpec& spec)
   child->started = Clock::now();
   auto proc =
       launcher(launch_context.get_executor(), ec, boost::filesystem::path(program->string()), args,
-               bp::process_stdio{child_in.fd, child_out.fd, child_err.fd}, setup);
+               bp::process_stdio{child_in.get(), child_out.get(), child_err.get()}, setup);
   if (ec) {
     if (launcher.pid > 0) { // forked, exec failed: the child is a zombie of ours
       while (::waitpid(launcher.pid, nullptr, 0) == -1 && errno == EINTR) {

@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <utility>
 
+#include "common/error.hpp"
 #include "handshake_parse.hpp"
 #include "harness/observation.hpp"
 #include "harness/wire.hpp"
-#include "pki/error.hpp"
 
 namespace harness::wire {
 

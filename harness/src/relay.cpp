@@ -19,7 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
+#include "common/fd.hpp"
 
 namespace harness {
 
@@ -79,39 +80,16 @@ std::string errno_text(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
 }
 
-class Fd {
-public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { close(); }
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      close();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-  void close() {
-    if (fd_ >= 0)
-      ::close(std::exchange(fd_, -1));
-  }
-  // An abortive close: the peer gets a RST instead of a FIN (SO_LINGER {1, 0}, RFC 793 ABORT).
-  void reset() {
-    if (fd_ < 0)
-      return;
-    const linger l{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close();
-  }
+using common::Fd;
 
-private:
-  int fd_ = -1;
-};
+// An abortive close: the peer gets a RST instead of a FIN (SO_LINGER {1, 0}, RFC 793 ABORT).
+void abort_close(Fd& fd) {
+  if (!fd.valid())
+    return;
+  const linger l{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  fd.reset();
+}
 
 sockaddr_in loopback(std::uint16_t port) {
   sockaddr_in a{};
@@ -246,7 +224,7 @@ bool Relay::Impl::accept_client() {
     }
     client.fd = Fd(fd);
     // One connection per relay: later clients are refused rather than left in a backlog.
-    listener.close();
+    listener.reset();
     set_nodelay(fd);
     rec.client_port = ntohs(peer.sin_port);
     event(true, WireEventKind::open);
@@ -258,7 +236,7 @@ bool Relay::Impl::connect_upstream() {
   server.fd = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!server.fd.valid()) {
     rec.error_text = errno_text("socket", errno);
-    client.fd.reset();
+    abort_close(client.fd);
     finish(RelayEnd::error);
     return false;
   }
@@ -280,8 +258,8 @@ bool Relay::Impl::connect_upstream() {
       const int r = wait_for(server.fd.get(), POLLOUT);
       if (r <= 0) {
         event(true, WireEventKind::aborted);
-        client.fd.reset();
-        server.fd.reset();
+        abort_close(client.fd);
+        abort_close(server.fd);
         finish(r == 0 ? RelayEnd::deadline : RelayEnd::stopped);
         return false;
       }
@@ -294,8 +272,8 @@ bool Relay::Impl::connect_upstream() {
     const bool refused = err == ECONNREFUSED;
     if (refused)
       event(false, WireEventKind::refused);
-    client.fd.reset(); // what a client connecting directly would have got
-    server.fd.close();
+    abort_close(client.fd); // what a client connecting directly would have got
+    server.fd.reset();
     finish(refused ? RelayEnd::refused : RelayEnd::error);
     return false;
   }
@@ -313,8 +291,8 @@ void Relay::Impl::reset_from(Leg& x, int err) {
     [[maybe_unused]] const auto n = ::send(d.to.fd.get(), d.pending.data() + d.offset,
                                            d.pending.size() - d.offset, MSG_NOSIGNAL);
   }
-  x.fd.close();
-  d.to.fd.reset();
+  x.fd.reset();
+  abort_close(d.to.fd);
   finish(RelayEnd::reset);
 }
 
@@ -387,16 +365,16 @@ void Relay::Impl::forward() {
       continue;
     if (n < 0) {
       rec.error_text = errno_text("poll", errno);
-      client.fd.reset();
-      server.fd.reset();
+      abort_close(client.fd);
+      abort_close(server.fd);
       finish(RelayEnd::error);
       return;
     }
     if (n == 0 || p[0].revents != 0) {
       // The case is over (deadline or stop()): reset both legs so neither peer waits on us.
       event(true, WireEventKind::aborted);
-      client.fd.reset();
-      server.fd.reset();
+      abort_close(client.fd);
+      abort_close(server.fd);
       finish(n == 0 ? RelayEnd::deadline : RelayEnd::stopped);
       return;
     }
@@ -429,8 +407,8 @@ void Relay::Impl::forward() {
       }
     }
   }
-  client.fd.close();
-  server.fd.close();
+  client.fd.reset();
+  server.fd.reset();
   finish(RelayEnd::closed);
 }
 

@@ -2,9 +2,9 @@
 // writer that puts every report into a run folder.
 #include <system_error>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "harness/report.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 #include "report_model.hpp"
 
 namespace harness {
@@ -148,7 +148,7 @@ json logs_json(const json& results, const HtmlOptions& options) {
         f["note"] = "the report's inline budget is spent: linked, not inlined";
       } else if (size > 0) {
         try {
-          f["text"] = pki::read_file(at);
+          f["text"] = common::read_file(at);
           budget -= size;
         } catch (const std::exception&) {
           f["note"] = "unreadable";
@@ -210,9 +210,9 @@ void write_reports(const json& results, const fs::path& run_dir) {
   MarkdownOptions markdown;
   markdown.html_link = "report.html";
   markdown.html_text = (run_dir / "report.html").string();
-  pki::write_file_atomic(run_dir / "report.html", render_html(results, html));
-  pki::write_file_atomic(run_dir / "junit.xml", render_junit(results));
-  pki::write_file_atomic(run_dir / "summary.md", render_markdown(results, markdown));
+  common::write_file_atomic(run_dir / "report.html", render_html(results, html));
+  common::write_file_atomic(run_dir / "junit.xml", render_junit(results));
+  common::write_file_atomic(run_dir / "summary.md", render_markdown(results, markdown));
 }
 
 } // namespace harness

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <set>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "harness/report.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 
 namespace harness {
 namespace fs = std::filesystem;
@@ -87,7 +87,7 @@ SavedRun load_results(const fs::path& path) {
   } else if (!fs::exists(path, ec)) {
     throw Error(Errc::io, "cannot read " + path.string() + ": no such file or folder");
   }
-  const std::string text = pki::read_file(file);
+  const std::string text = common::read_file(file);
   SavedRun run;
   run.file = file;
   try {

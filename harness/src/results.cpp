@@ -10,8 +10,8 @@
 #include <random>
 #include <thread>
 
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "pki/time.hpp"
 #include "pki/version.hpp"
 
@@ -302,7 +302,7 @@ std::map<std::string, int> totals(const std::vector<CaseResult>& cases) {
 }
 
 void write_results(const fs::path& run_dir, const json& results) {
-  pki::write_file_atomic(run_dir / "results.json", results.dump(2) + "\n");
+  common::write_file_atomic(run_dir / "results.json", results.dump(2) + "\n");
   // latest -> <run-id>: a new symlink renamed over the old one, so readers never see it missing.
   // Its temporary name is this thread's alone: runs in other processes (or threads) that finish at
   // the same moment each rename their own link, and the last rename wins.

@@ -11,12 +11,13 @@
 #include <sstream>
 #include <thread>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/glob.hpp"
 #include "harness/pcapng.hpp"
 #include "harness/reconcile.hpp"
 #include "harness/relay.hpp"
 #include "pki/certificate.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 #include "server_pool.hpp"
 
 namespace harness {
@@ -62,9 +63,9 @@ public:
     return file(name + ".pem", [&] {
       std::string pem;
       for (const auto& a : anchors)
-        pem += pki::read_file(pki_.cert(a));
+        pem += common::read_file(pki_.cert(a));
       if (with_crls)
-        pem += pki::read_file(pki_.crls());
+        pem += common::read_file(pki_.crls());
       return pem;
     });
   }
@@ -89,7 +90,7 @@ public:
 
 private:
   fs::path make_intermediates(const std::string& entity, ChainShape shape) {
-    const std::string text = pki::read_file(pki_.chain(entity));
+    const std::string text = common::read_file(pki_.chain(entity));
     auto certs = pki::Certificate::all_from_pem(text, pki_.chain(entity).string());
     if (certs.size() <= 1)
       return {};
@@ -108,7 +109,7 @@ private:
     std::lock_guard lock(mutex_);
     const fs::path path = dir_ / name;
     if (made_.insert(name).second)
-      pki::write_file_atomic(path, make());
+      common::write_file_atomic(path, make());
     return path;
   }
   const PkiDir& pki_;
@@ -422,26 +423,6 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
 
 } // namespace
 
-bool glob_match(std::string_view p, std::string_view t) {
-  std::size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
-  while (ti < t.size()) {
-    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
-      ++pi, ++ti;
-    } else if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      mark = ti;
-    } else if (star != std::string_view::npos) {
-      pi = star + 1;
-      ti = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '*')
-    ++pi;
-  return pi == p.size();
-}
-
 std::vector<CaseSpec> plan_cases(const std::vector<Scenario>& scenarios,
                                  const std::vector<std::unique_ptr<Peer>>& peers,
                                  const PlanOptions& options) {
@@ -509,7 +490,7 @@ std::vector<CaseSpec> plan_cases(const std::vector<Scenario>& scenarios,
         CaseSpec spec{s.id + "/" + std::string(to_string(v)) + "/" + c->info().name + "->" +
                           sv->info().name,
                       &s, v, c, sv};
-        if (!options.filter.empty() && !glob_match(options.filter, spec.id))
+        if (!options.filter.empty() && !common::glob_match(options.filter, spec.id))
           continue;
         cases.push_back(spec);
       }

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace harness {
 namespace {

@@ -5,14 +5,14 @@
 #include <map>
 #include <set>
 
-#include "pki/error.hpp"
-#include "pki/files.hpp"
-#include "pki/json_node.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/json_node.hpp"
 
 namespace harness {
 namespace {
 
-using pki::JsonNode;
+using common::JsonNode;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
@@ -131,7 +131,7 @@ const std::vector<std::string>& known_capabilities() {
 
 Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   const std::string origin = file.string();
-  const auto doc = pki::parse_json_document(pki::read_file(file), origin);
+  const auto doc = common::parse_json_document(common::read_file(file), origin);
   const JsonNode root(doc, "", origin);
   root.only_keys({"version", "id", "title", "description", "server", "client", "tls",
                   "key_exchange", "requires", "expect"});

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <thread>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace harness {
 

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <map>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace harness {
 

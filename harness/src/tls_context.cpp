@@ -8,9 +8,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "pki/certificate.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 #include "pki/key.hpp"
 
 namespace harness::tls {
@@ -83,15 +83,16 @@ int protocol_version(TlsVersion v) {
 }
 
 std::vector<pki::Certificate> read_certificates(const std::filesystem::path& path) {
-  return pki::Certificate::all_from_pem(pki::read_file(path), path.string());
+  return pki::Certificate::all_from_pem(common::read_file(path), path.string());
 }
 
 void load_identity(SSL_CTX& ctx, const TlsConfig& config) {
   if (config.key.empty())
     throw Error(Errc::invalid_input,
                 "certificate " + config.cert.string() + " given without its private key");
-  const auto cert = pki::Certificate::from_pem(pki::read_file(config.cert), config.cert.string());
-  const auto key = pki::PrivateKey::from_pem(pki::read_file(config.key), config.key.string());
+  const auto cert =
+      pki::Certificate::from_pem(common::read_file(config.cert), config.cert.string());
+  const auto key = pki::PrivateKey::from_pem(common::read_file(config.key), config.key.string());
   pki::ossl::check(SSL_CTX_use_certificate(&ctx, &cert.get()),
                    "using certificate " + config.cert.string());
   const std::string mismatch = "key_mismatch: the private key in " + config.key.string() +
@@ -114,7 +115,7 @@ void load_identity(SSL_CTX& ctx, const TlsConfig& config) {
 }
 
 void load_crls(X509_STORE& store, const std::filesystem::path& path) {
-  const std::string pem = pki::read_file(path);
+  const std::string pem = common::read_file(path);
   pki::ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   int count = 0;
   while (X509_CRL* raw = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
@@ -234,7 +235,7 @@ std::shared_ptr<const Context> shared_context(const TlsConfig& config, Side side
     if (path.empty())
       return "-";
     try {
-      return pki::read_file(path);
+      return common::read_file(path);
     } catch (const Error&) {
       return {};
     }

@@ -9,8 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
+#include "common/error.hpp"
 #include "harness/wire.hpp"
-#include "pki/error.hpp"
 #include "pki/ossl.hpp"
 
 namespace harness::wire {

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "captured_output.hpp"
+#include "common/error.hpp"
 #include "harness/peer.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

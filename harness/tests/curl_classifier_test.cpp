@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "captured_output.hpp"
+#include "common/error.hpp"
 #include "harness/peer.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

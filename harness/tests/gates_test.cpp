@@ -4,11 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
 #include "harness/baseline.hpp"
 #include "harness/divergence.hpp"
 #include "harness/expectations.hpp"
 #include "harness/report.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace {
 

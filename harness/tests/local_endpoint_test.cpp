@@ -24,9 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/error.hpp"
 #include "harness/process.hpp"
 #include "harness/reasons.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 extern char** environ;

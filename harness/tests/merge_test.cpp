@@ -2,8 +2,8 @@
 // together: independent of paths, keys and dates, sensitive to what the scenarios and the PKI say.
 #include <gtest/gtest.h>
 
+#include "common/error.hpp"
 #include "harness/merge.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "harness/local_endpoint.hpp"
 #include "harness/relay.hpp"
-#include "pki/error.hpp"
 #include "pki_fixture.hpp"
 #include "support.hpp"
 

@@ -27,7 +27,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 #include "support.hpp"
 
 namespace {

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.hpp"
 #include "harness/report.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

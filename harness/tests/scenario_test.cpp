@@ -2,8 +2,8 @@
 // rejected with a message naming the file and the JSON pointer (checked through the real CLI too).
 #include <gtest/gtest.h>
 
+#include "common/error.hpp"
 #include "harness/scenario.hpp"
-#include "pki/error.hpp"
 #include "pki_fixture.hpp"
 #include "support.hpp"
 

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "../src/server_pool.hpp"
+#include "common/error.hpp"
 #include "harness/process.hpp"
-#include "pki/error.hpp"
 #include "pki_fixture.hpp"
 #include "support.hpp"
 

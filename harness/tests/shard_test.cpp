@@ -7,8 +7,8 @@
 #include <random>
 #include <set>
 
+#include "common/error.hpp"
 #include "harness/shard.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

@@ -1,6 +1,7 @@
 // Grading rules: who rejected, for which reason, against the expectation.
 #include <gtest/gtest.h>
 
+#include "common/glob.hpp"
 #include "harness/runner.hpp"
 #include "harness/verdict.hpp"
 
@@ -84,11 +85,11 @@ TEST(Verdict, NoJudgeAndATimeoutIsTimeout) {
 }
 
 TEST(Glob, Patterns) {
-  EXPECT_TRUE(glob_match("*expired*/1.3/*", "server-expired/1.3/openssl->local"));
-  EXPECT_FALSE(glob_match("*expired*/1.2/*", "server-expired/1.3/openssl->local"));
-  EXPECT_TRUE(glob_match("one-way/1.?/local->local", "one-way/1.2/local->local"));
-  EXPECT_TRUE(glob_match("*", ""));
-  EXPECT_FALSE(glob_match("a*b", "acbd"));
+  EXPECT_TRUE(common::glob_match("*expired*/1.3/*", "server-expired/1.3/openssl->local"));
+  EXPECT_FALSE(common::glob_match("*expired*/1.2/*", "server-expired/1.3/openssl->local"));
+  EXPECT_TRUE(common::glob_match("one-way/1.?/local->local", "one-way/1.2/local->local"));
+  EXPECT_TRUE(common::glob_match("*", ""));
+  EXPECT_FALSE(common::glob_match("a*b", "acbd"));
 }
 
 } // namespace

@@ -16,13 +16,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/dir_lock.hpp"
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/files.hpp"
 #include "pki/certificate.hpp"
 #include "pki/digest.hpp"
-#include "pki/dir_lock.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 
 namespace pki {
+using common::DirLock;
+using common::LockMode;
+using common::private_mode;
+using common::public_mode;
+using common::TempDir;
+using common::write_new_file;
 namespace {
 
 namespace fs = std::filesystem;
@@ -30,17 +37,6 @@ using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
 
 // What a manifest says about the files of its directory.
 struct Listing {
@@ -112,8 +108,8 @@ Listing read_listing(const std::string& text, const fs::path& manifest) {
 // The content of `name` in the directory open as `dir_fd` (`dir` names it in messages), or
 // nullopt when there is no such file.
 std::optional<std::string> read_at(int dir_fd, const std::string& name, const fs::path& dir) {
-  const Fd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.fd < 0) {
+  const common::Fd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) {
     if (errno == ENOENT)
       return std::nullopt;
     throw Error(Errc::io, "cannot read " + (dir / name).string() + ": " + std::strerror(errno));
@@ -121,7 +117,7 @@ std::optional<std::string> read_at(int dir_fd, const std::string& name, const fs
   std::string data;
   char buffer[65536];
   for (;;) {
-    const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -209,9 +205,9 @@ std::string fingerprint(const Taken& t) {
 // a deadline, not a guess: any change restarts the quiet period.
 void wait_until_quiet(const fs::path& dir, std::chrono::milliseconds quiet,
                       std::chrono::milliseconds limit) {
-  const Fd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (watch.fd < 0 ||
-      ::inotify_add_watch(watch.fd, dir.c_str(),
+  const common::Fd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (watch.get() < 0 ||
+      ::inotify_add_watch(watch.get(), dir.c_str(),
                           IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
                               IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
     return;
@@ -220,12 +216,12 @@ void wait_until_quiet(const fs::path& dir, std::chrono::milliseconds quiet,
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
     if (left <= std::chrono::milliseconds::zero())
       return;
-    pollfd p{watch.fd, POLLIN, 0};
+    pollfd p{watch.get(), POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(std::min(quiet, left).count()));
     if (ready == 0 || (ready < 0 && errno != EINTR))
       return;
     char events[4096];
-    while (::read(watch.fd, events, sizeof events) > 0) {
+    while (::read(watch.get(), events, sizeof events) > 0) {
     }
   }
 }

@@ -11,13 +11,20 @@
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/json_node.hpp"
 #include "pki/defects.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
-#include "pki/json_node.hpp"
 #include "pki/ossl.hpp"
 
 namespace pki {
+using common::did_you_mean;
+using common::escape_json_pointer;
+using common::json_type_name;
+using common::JsonNode;
+using common::parse_json_document;
+using common::read_file;
+using common::split_names;
 namespace {
 
 using json = nlohmann::json;

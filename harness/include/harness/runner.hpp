@@ -81,9 +81,6 @@ using ProgressFn = std::function<void(const CaseResult&, std::size_t done, std::
                                                 const std::atomic<bool>& stop,
                                                 const ProgressFn& progress);
 
-// Glob with * and ? (for --filter).
-[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text);
-
 // A case id's parts: "<scenario>/<tls>/<client>-><server>" (CaseSpec::id); nullopt when `id` is
 // not one.
 struct CaseIdParts {

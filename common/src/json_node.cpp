@@ -1,11 +1,11 @@
 // Strict JSON reading shared by every input format: pointers, typo hints, duplicate keys.
-#include "pki/json_node.hpp"
+#include "common/json_node.hpp"
 
 #include <algorithm>
 #include <climits>
 #include <set>
 
-namespace pki {
+namespace common {
 namespace {
 
 using json = nlohmann::json;
@@ -219,4 +219,4 @@ std::vector<std::string> JsonNode::strings() const {
   return out;
 }
 
-} // namespace pki
+} // namespace common

@@ -1,5 +1,5 @@
 // Atomic file and directory replacement with POSIX calls (open with O_EXCL + mode, fsync, rename).
-#include "pki/files.hpp"
+#include "common/files.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pki/dir_lock.hpp"
-#include "pki/error.hpp"
+#include "common/dir_lock.hpp"
+#include "common/error.hpp"
 
-namespace pki {
+namespace common {
 namespace fs = std::filesystem;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
@@ -135,4 +135,4 @@ void replace_directory(const fs::path& staged, const fs::path& target) {
   }
 }
 
-} // namespace pki
+} // namespace common

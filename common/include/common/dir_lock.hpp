@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 
-namespace pki {
+#include "common/fd.hpp"
+
+namespace common {
 
 enum class LockMode { shared, exclusive };
 
@@ -39,19 +41,20 @@ public:
                                     std::chrono::milliseconds wait = default_lock_wait,
                                     const std::function<bool()>& give_up = {});
 
-  DirLock(DirLock&& other) noexcept;
-  DirLock& operator=(DirLock&& other) noexcept;
+  // Closing the descriptor (it is ours alone: O_CLOEXEC, never dup'ed) releases the lock.
+  DirLock(DirLock&& other) noexcept = default;
+  DirLock& operator=(DirLock&& other) noexcept = default;
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
-  ~DirLock();
+  ~DirLock() = default;
 
   // The locked directory, open (O_DIRECTORY): read its files with openat() relative to it.
-  [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] int fd() const { return fd_.get(); }
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
 private:
   DirLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
-  int fd_ = -1;
+  Fd fd_;
   std::filesystem::path path_;
 };
 
@@ -62,4 +65,4 @@ private:
                                       const std::string& what,
                                       const std::function<bool()>& give_up = {});
 
-} // namespace pki
+} // namespace common

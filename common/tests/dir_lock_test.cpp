@@ -15,9 +15,9 @@
 #include <future>
 #include <thread>
 
-#include "pki/dir_lock.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/dir_lock.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "support.hpp"
 
 namespace {
@@ -25,8 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using pki::DirLock;
-using pki::LockMode;
+using common::DirLock;
+using common::LockMode;
 using testing_support::ScratchDir;
 
 struct RawFd {
@@ -204,7 +204,7 @@ TEST(ReplaceDirectory, WaitsForAReaderOfTheOldTree) {
   auto reader = DirLock::lock_current(dir, LockMode::shared);
   ASSERT_TRUE(reader);
   const ino_t old_inode = inode_of(dir);
-  auto writer = std::async(std::launch::async, [&] { pki::replace_directory(staged, dir); });
+  auto writer = std::async(std::launch::async, [&] { common::replace_directory(staged, dir); });
   ASSERT_TRUE(waiter_appears(old_inode)) << "the writer did not wait for the reader";
   // Still the tree the reader locked, whole, under its path.
   EXPECT_EQ(inode_of(dir), old_inode);
@@ -221,10 +221,10 @@ TEST(ReplaceDirectory, ConcurrentWritersLeaveOneWholeTree) {
   std::vector<std::future<void>> writers;
   for (int w = 0; w < 8; ++w)
     writers.push_back(std::async(std::launch::async, [&, w] {
-      pki::TempDir staged(dir);
+      common::TempDir staged(dir);
       for (int f = 0; f < 20; ++f)
         testing_support::write_text(staged.path() / std::to_string(f), std::to_string(w));
-      pki::replace_directory(staged.path(), dir);
+      common::replace_directory(staged.path(), dir);
       staged.release();
     }));
   for (auto& w : writers)

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace pki {
+namespace common {
 
 // Whole file; throws Error(Errc::io) naming the path.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);
@@ -48,4 +48,4 @@ private:
 // tlsmatrix::Error: Errc::io, or Errc::unstable_input when the lock stays taken (a minute).
 void replace_directory(const std::filesystem::path& staged, const std::filesystem::path& target);
 
-} // namespace pki
+} // namespace common

@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
-namespace pki {
+namespace common {
 
 [[nodiscard]] std::string escape_json_pointer(std::string_view token);
 [[nodiscard]] std::string json_type_name(const nlohmann::json& j);
@@ -94,4 +94,4 @@ private:
   std::string_view origin_;
 };
 
-} // namespace pki
+} // namespace common

@@ -1,5 +1,5 @@
 // Directory locks: flock(2) with a deadline, and the re-check a directory replaced by a swap needs.
-#include "pki/dir_lock.hpp"
+#include "common/dir_lock.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -14,9 +14,9 @@
 #include <functional>
 #include <utility>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
-namespace pki {
+namespace common {
 namespace {
 
 namespace fs = std::filesystem;
@@ -179,22 +179,4 @@ DirLock DirLock::lock(const fs::path& path, LockMode mode, std::chrono::millisec
   return lock;
 }
 
-DirLock::DirLock(DirLock&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
-
-DirLock& DirLock::operator=(DirLock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-    path_ = std::move(other.path_);
-  }
-  return *this;
-}
-
-DirLock::~DirLock() {
-  if (fd_ >= 0)
-    ::close(fd_); // releases the lock (the descriptor is ours alone: O_CLOEXEC, never dup'ed)
-}
-
-} // namespace pki
+} // namespace common

@@ -1,5 +1,5 @@
 // Maps error categories to the documented exit codes.
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace tlsmatrix {
 

@@ -32,6 +32,7 @@
 #include "harness/scenario.hpp"
 #include "harness/shard.hpp"
 #include "pki/issuer.hpp"
+#include "pki/manifest.hpp"
 #include "pki/snapshot.hpp"
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
@@ -157,9 +158,9 @@ bool fresh_default_pki(const fs::path& dir) {
   if (!fs::exists(dir / "manifest.json", ec))
     return false;
   try {
-    const auto m = nlohmann::json::parse(common::read_file(dir / "manifest.json"));
-    const auto made = pki::parse_time(m.at("now").get<std::string>(), pki::current_time());
-    return m.at("spec") == "<built-in default spec>" && made &&
+    const pki::Manifest m = pki::read_manifest(dir);
+    const auto made = pki::parse_time(m.now, pki::current_time());
+    return m.spec == "<built-in default spec>" && made &&
            pki::current_time() - *made < std::chrono::hours(24);
   } catch (const std::exception&) {
     return false; // unreadable or foreign: regenerate

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "harness/results.hpp"
+#include "pki/manifest.hpp"
 
 namespace harness {
 namespace {
@@ -65,28 +66,28 @@ std::string scenarios_fingerprint(const std::vector<Scenario>& scenarios) {
 }
 
 std::string pki_fingerprint(const fs::path& pki_dir) {
-  const fs::path file = pki_dir / "manifest.json";
-  json m;
-  try {
-    m = json::parse(common::read_file(file));
-  } catch (const json::exception& e) {
-    throw Error(Errc::invalid_input, file.string() + ": not valid JSON: " + e.what());
-  }
+  const pki::Manifest m = pki::read_manifest(pki_dir);
   json essence = json::object();
-  essence["server_name"] = m.value("server_name", "");
-  const json entities = m.value("entities", json::object());
-  for (const auto& [name, e] : entities.items()) {
+  essence["server_name"] = m.server_name;
+  const auto text = [](const std::optional<std::string>& s) {
+    return s ? json(*s) : json(nullptr);
+  };
+  for (const auto& name : m.entity_order) {
+    const pki::ManifestEntity& e = m.entities.at(name);
     json x;
-    for (const char* k : {"profile", "issuer", "chain", "trusted", "subject", "san", "defects"})
-      if (e.contains(k))
-        x[k] = e[k];
-    if (e.contains("key") && e["key"].contains("type"))
-      x["key"] = e["key"]["type"];
-    if (e.contains("expected_verification")) {
-      const auto& v = e["expected_verification"];
-      for (const char* k : {"result", "reason", "openssl_error_name"})
-        if (v.contains(k))
-          x["expected_" + std::string(k)] = v[k];
+    x["profile"] = e.profile;
+    x["issuer"] = text(e.issuer);
+    x["chain"] = e.chain;
+    if (e.trusted)
+      x["trusted"] = *e.trusted;
+    x["subject"] = e.subject;
+    x["san"] = e.san;
+    x["defects"] = e.defects;
+    x["key"] = e.key_type;
+    if (const auto& v = e.expected_verification) {
+      x["expected_result"] = v->result;
+      x["expected_reason"] = text(v->reason);
+      x["expected_openssl_error_name"] = v->openssl_error_name;
     }
     essence[name] = x;
   }

@@ -1,10 +1,8 @@
-// Reads a PKI directory's manifest.json (written by `tlsmatrix pki generate`).
+// A PKI directory's entities and files, from its manifest (pki::read_manifest).
 #include "harness/pki_dir.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "common/error.hpp"
-#include "common/files.hpp"
+#include "pki/manifest.hpp"
 
 namespace harness {
 
@@ -12,30 +10,11 @@ using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
 PkiDir::PkiDir(std::filesystem::path dir) : dir_(std::move(dir)) {
-  const auto path = dir_ / "manifest.json";
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw Error(Errc::invalid_input, "no PKI at " + dir_.string() + ": " + path.string() +
-                                         " does not exist (run `tlsmatrix pki generate --out " +
-                                         dir_.string() + "`)");
-  try {
-    const auto m = nlohmann::json::parse(common::read_file(path));
-    if (m.at("version").get<int>() != 1)
-      throw Error(Errc::invalid_input, path.string() + ": unsupported manifest version");
-    p12_password_ = m.value("p12_password", "tlsmatrix");
-    for (const auto& [name, e] : m.at("entities").items()) {
-      const auto& f = e.at("files");
-      entities_[name] =
-          Entity{e.at("profile").get<std::string>(),
-                 e.at("key").at("type").get<std::string>(),
-                 f.at("cert").get<std::string>(),
-                 f.at("key").get<std::string>(),
-                 f.value("chain", std::string()),
-                 f.contains("p12") && f["p12"].is_string() ? f["p12"].get<std::string>() : ""};
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Errc::invalid_input, path.string() + ": not a tlsmatrix manifest: " + e.what());
-  }
+  const pki::Manifest m = pki::read_manifest(dir_);
+  p12_password_ = m.p12_password;
+  for (const auto& [name, e] : m.entities)
+    entities_[name] = Entity{e.profile,     e.key_type,      e.file("cert"),
+                             e.file("key"), e.file("chain"), e.file("p12")};
 }
 
 const PkiDir::Entity& PkiDir::at(const std::string& entity) const {

@@ -14,14 +14,13 @@
 #include <optional>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/dir_lock.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/files.hpp"
 #include "pki/certificate.hpp"
 #include "pki/digest.hpp"
+#include "pki/manifest.hpp"
 
 namespace pki {
 using common::DirLock;
@@ -34,7 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using json = nlohmann::json;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
@@ -52,56 +50,24 @@ struct Listing {
   }
 };
 
-void list_file(Listing& listing, const json& name, const std::string& pointer, bool secret,
-               const fs::path& manifest) {
-  if (name.is_null())
-    return; // an entity without that file (no PKCS#12 for a mismatched key)
-  const std::string n = name.is_string() ? name.get<std::string>() : std::string();
-  if (n.empty() || n == "." || n == ".." || n.find('/') != std::string::npos)
-    throw Error(Errc::invalid_input,
-                manifest.string() + ": " + pointer +
-                    ": expected the name of a file in the PKI directory, got " + name.dump());
-  if (!listing.names(n))
-    listing.files.push_back({n, secret});
-}
-
 Listing read_listing(const std::string& text, const fs::path& manifest) {
-  json m;
-  try {
-    m = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(Errc::invalid_input, manifest.string() + ": not valid JSON: " + e.what());
-  }
-  const auto object_at = [&](const json& j, const char* key,
-                             const std::string& pointer) -> const json& {
-    if (!j.contains(key) || !j.at(key).is_object())
-      throw Error(Errc::invalid_input, manifest.string() + ": " + pointer +
-                                           ": expected an object (a tlsmatrix manifest)");
-    return j.at(key);
-  };
-  if (!m.is_object())
-    throw Error(Errc::invalid_input, manifest.string() + ": expected an object");
+  const Manifest m = parse_manifest(text, manifest);
   Listing listing;
   listing.files.push_back({"manifest.json", false});
-  if (m.contains("files"))
-    for (const auto& [key, name] : object_at(m, "files", "/files").items())
-      list_file(listing, name, "/files/" + key, false, manifest);
-  for (const auto& [entity, e] : object_at(m, "entities", "/entities").items()) {
-    const std::string at = "/entities/" + entity;
-    const json& files = object_at(e, "files", at + "/files");
-    for (const auto& [key, name] : files.items())
-      list_file(listing, name, at + "/files/" + key, key == "key" || key == "p12", manifest);
-    if (files.contains("cert") && files["cert"].is_string() && e.contains("sha256_fingerprint") &&
-        e["sha256_fingerprint"].is_string())
-      listing.fingerprints[files["cert"]] = e["sha256_fingerprint"];
+  // A null name: an entity without that file (no PKCS#12 for a mismatched key).
+  auto list = [&](const std::optional<std::string>& name, bool secret) {
+    if (name && !listing.names(*name))
+      listing.files.push_back({*name, secret});
+  };
+  for (const auto& [kind, name] : m.files)
+    list(name, false);
+  for (const auto& [entity, e] : m.entities) {
+    for (const auto& [kind, name] : e.files)
+      list(name, kind == "key" || kind == "p12");
+    if (!e.sha256_fingerprint.empty())
+      listing.fingerprints[e.file("cert")] = e.sha256_fingerprint;
   }
-  if (m.contains("file_sha256"))
-    for (const auto& [file, digest] : object_at(m, "file_sha256", "/file_sha256").items()) {
-      if (!digest.is_string())
-        throw Error(Errc::invalid_input, manifest.string() + ": /file_sha256/" + file +
-                                             ": expected a hex SHA-256, got " + digest.dump());
-      listing.sha256[file] = digest;
-    }
+  listing.sha256 = m.file_sha256;
   return listing;
 }
 

@@ -4,8 +4,8 @@
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
-#include "harness/baseline.hpp"
-#include "harness/expectations.hpp"
+#include "harness/grading/expectations.hpp"
+#include "harness/results/baseline.hpp"
 #include "run_gates.hpp"
 
 namespace cli {

@@ -3,8 +3,8 @@
 
 #include "commands.hpp"
 #include "common/error.hpp"
-#include "harness/merge.hpp"
-#include "harness/report.hpp"
+#include "harness/report/report.hpp"
+#include "harness/results/merge.hpp"
 
 namespace cli {
 namespace {

@@ -5,9 +5,10 @@
 #include "commands.hpp"
 #include "common/error.hpp"
 #include "common/files.hpp"
-#include "harness/divergence.hpp"
-#include "harness/expectations.hpp"
-#include "harness/report.hpp"
+#include "harness/grading/expectations.hpp"
+#include "harness/report/divergence.hpp"
+#include "harness/report/report.hpp"
+#include "harness/results/results_file.hpp"
 
 namespace cli {
 namespace {

@@ -39,6 +39,7 @@
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
 #include "run_gates.hpp"
+#include "harness/process/child_groups.hpp"
 
 namespace cli {
 namespace {

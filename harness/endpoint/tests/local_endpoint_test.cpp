@@ -28,6 +28,7 @@
 #include "harness/model/reasons.hpp"
 #include "harness/process/process.hpp"
 #include "support.hpp"
+#include "harness/process/ports.hpp"
 
 extern char** environ;
 

@@ -22,6 +22,7 @@
 #include "harness/model/resource.hpp"
 #include "harness/process/process.hpp"
 #include "harness/process/shell.hpp"
+#include "harness/process/ports.hpp"
 
 namespace harness::cli_peer {
 namespace {

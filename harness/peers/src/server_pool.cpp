@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "harness/process/shell.hpp"
+#include "harness/process/ports.hpp"
 
 namespace harness {
 

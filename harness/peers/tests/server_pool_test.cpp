@@ -17,6 +17,8 @@
 #include "harness/process/process.hpp"
 #include "pki_fixture.hpp"
 #include "support.hpp"
+#include "harness/process/ports.hpp"
+#include "harness/process/child_groups.hpp"
 
 namespace {
 

@@ -17,15 +17,6 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,8 +30,11 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
+#include "child_setup.hpp"
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "harness/process/child_groups.hpp"
+#include "harness/process/ports.hpp"
 
 namespace harness {
 namespace asio = boost::asio;
@@ -59,80 +53,15 @@ std::string error_text(int err) {
   return std::system_category().message(err);
 }
 
-// ---- Registry of live process groups: fixed-size, lock-free, readable from a signal handler.
-
-constexpr std::size_t max_groups = 1024;
-std::array<std::atomic<pid_t>, max_groups> live_groups{};
-static_assert(std::atomic<pid_t>::is_always_lock_free);
-
-std::size_t register_group(pid_t pgid) noexcept {
-  for (std::size_t i = 0; i < max_groups; ++i) {
-    pid_t expected = 0;
-    if (live_groups[i].compare_exchange_strong(expected, pgid))
-      return i;
-  }
-  return max_groups;
-}
-
-void unregister_group(std::size_t slot) noexcept {
-  if (slot < max_groups)
-    live_groups[slot].store(0);
-}
-
-// ---- What runs in the child between vfork and exec: async-signal-safe calls only, no allocation,
-// nothing that writes the harness's memory (the child borrows it until exec).
-
-// Boost.Process 1.81's close_all() leaves the fds between 2 and its own error pipe open (it
-// compares each whitelist entry with itself), and Asio creates pipes without O_CLOEXEC. Marking
-// every fd above 2 close-on-exec keeps other cases' pipes and sockets out of this child while the
-// launcher's error pipe still reports a failed exec.
-void mark_fds_cloexec() noexcept {
-  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-    return;
-  rlimit limit{};
-  const rlim_t last =
-      ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? std::min<rlim_t>(limit.rlim_cur, 65536) : 1024;
-  for (int fd = 3; static_cast<rlim_t>(fd) < last; ++fd) {
-    const int flags = ::fcntl(fd, F_GETFD);
-    if (flags != -1)
-      ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-  }
-}
-
-// Like POSIX_SPAWN_SETSIGDEF for every signal: an ignored disposition survives exec, and the
-// harness ignores SIGPIPE (and may ignore others); peers must start with the defaults.
-void default_signals() noexcept {
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigemptyset(&action.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP)
-      ::sigaction(sig, &action, nullptr); // EINVAL for the libc-reserved ones: harmless
-}
-
 struct ChildSetup {
   pid_t parent;    // the harness, for the PDEATHSIG race check
   const char* cwd; // nullptr: stay in the harness's cwd
 
-  static bp::error_code last_error() { return {errno, boost::system::system_category()}; }
-
   template <class Launcher>
   bp::error_code on_exec_setup(Launcher&, const boost::filesystem::path&,
                                const char* const*) const {
-    if (::setpgid(0, 0) == -1)
-      return last_error();
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-      return last_error();
-    // The harness may have died between fork and prctl; then nothing would ever kill us.
-    if (::getppid() != parent)
-      ::raise(SIGKILL);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr); // worker threads may block signals
-    default_signals();
-    if (cwd != nullptr && ::chdir(cwd) == -1)
-      return last_error();
-    mark_fds_cloexec();
+    if (const int err = child::setup_child(parent, cwd); err != 0)
+      return {err, boost::system::system_category()};
     return {};
   }
 
@@ -143,52 +72,6 @@ struct ChildSetup {
 };
 
 // ---- Parent side.
-
-// A pipe whose fds are both close-on-exec and above 2 (so dup2 onto 0..2 in the child is safe).
-std::array<int, 2> make_pipe(const std::string& program) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) == -1)
-    throw Error(Errc::peer, "cannot start '" + program + "': pipe: " + error_text(errno));
-  for (int& fd : fds) {
-    if (fd > 2)
-      continue;
-    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    ::close(fd);
-    fd = moved;
-  }
-  if (fds[0] == -1 || fds[1] == -1) {
-    for (int fd : fds)
-      if (fd != -1)
-        ::close(fd);
-    throw Error(Errc::peer, "cannot start '" + program + "': pipe: " + error_text(errno));
-  }
-  return {fds[0], fds[1]};
-}
-
-std::vector<std::string>
-build_environment(const std::vector<std::pair<std::string, std::string>>& overrides) {
-  for (const auto& [key, value] : overrides)
-    if (key.empty() || key.find('=') != std::string::npos)
-      throw Error(Errc::invalid_input, "process environment: invalid variable name '" + key + "'");
-  auto overridden = [&](std::string_view key) {
-    return std::any_of(overrides.begin(), overrides.end(),
-                       [&](const auto& kv) { return kv.first == key; });
-  };
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view text(*entry);
-    if (!overridden(text.substr(0, text.find('='))))
-      env.emplace_back(text);
-  }
-  for (std::size_t i = 0; i < overrides.size(); ++i) {
-    const bool later =
-        std::any_of(overrides.begin() + static_cast<std::ptrdiff_t>(i) + 1, overrides.end(),
-                    [&](const auto& kv) { return kv.first == overrides[i].first; });
-    if (!later)
-      env.push_back(overrides[i].first + "=" + overrides[i].second); // last one wins
-  }
-  return env;
-}
 
 void ignore_sigpipe_once() {
   static std::once_flag once;
@@ -219,7 +102,7 @@ struct Child {
   explicit Child(asio::io_context& ctx) : out(ctx), err(ctx), in(ctx), exit_watch(ctx) {}
   std::string name;
   pid_t pid = -1; // also the process group id
-  std::size_t slot = max_groups;
+  std::size_t slot = max_child_groups;
   Stream out, err;
   asio::writable_pipe in;
   std::string in_flight, in_queue;
@@ -294,177 +177,6 @@ void pump_stdin(const std::shared_ptr<Child>& child) {
                     });
 }
 
-// 127.0.0.1 as a network-order address (INADDR_LOOPBACK is an old-style cast).
-in_addr_t loopback_address() {
-  return htonl(0x7f000001U);
-}
-
-// NLMSG_HDRLEN, spelt without its old-style cast.
-constexpr std::size_t netlink_header_length = (sizeof(nlmsghdr) + 3U) & ~std::size_t{3};
-
-// Sends a sock_diag request about the TCP sockets of `family` whose local port is `port`, in
-// `states`: one looked up (its local address `source`) or, with NLM_F_DUMP in `flags`, every one
-// (the kernel filters listeners by port). False when the kernel does not take it.
-bool send_diag_request(int fd, int family, std::uint16_t port, std::uint32_t states,
-                       std::uint16_t flags, in_addr_t source = 0) {
-  struct Request {
-    nlmsghdr header;
-    inet_diag_req_v2 body;
-  } request{};
-  request.header.nlmsg_len = sizeof request;
-  request.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  request.header.nlmsg_flags = flags;
-  request.body.sdiag_family = static_cast<std::uint8_t>(family);
-  request.body.sdiag_protocol = IPPROTO_TCP;
-  request.body.idiag_states = states;
-  request.body.id.idiag_src[0] = source;
-  request.body.id.idiag_sport = htons(port);
-  request.body.id.idiag_cookie[0] = request.body.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  return ::sendto(fd, &request, sizeof request, 0, reinterpret_cast<const sockaddr*>(&kernel),
-                  sizeof kernel) == static_cast<ssize_t>(sizeof request);
-}
-
-// Asks the kernel (sock_diag, one socket looked up, not a dump) whether a TCP SYN to
-// 127.0.0.1:port would find a listener: the lookup incoming connections use, so 0.0.0.0 and
-// dual-stack [::] listeners count. Nothing connects, so no accept is used up; it costs a few
-// microseconds where /proc/net/tcp walks the whole connection table (milliseconds).
-// nullopt when sock_diag is unavailable.
-std::optional<bool> loopback_listener(std::uint16_t port) {
-  const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd == -1)
-    return std::nullopt;
-  const common::Fd guard(fd);
-  // The local end the listener must accept.
-  if (!send_diag_request(fd, AF_INET, port, ~0U, NLM_F_REQUEST, loopback_address()))
-    return std::nullopt;
-  alignas(nlmsghdr) std::array<char, 4096> reply{};
-  const ssize_t n = ::recv(fd, reply.data(), reply.size(), 0);
-  if (n < static_cast<ssize_t>(netlink_header_length))
-    return std::nullopt;
-  nlmsghdr header{};
-  std::memcpy(&header, reply.data(), sizeof header);
-  const char* payload = reply.data() + netlink_header_length;
-  const auto payload_size = static_cast<std::size_t>(n) - netlink_header_length;
-  if (header.nlmsg_type == SOCK_DIAG_BY_FAMILY && payload_size >= sizeof(inet_diag_msg)) {
-    inet_diag_msg found{};
-    std::memcpy(&found, payload, sizeof found);
-    return found.idiag_state == TCP_LISTEN;
-  }
-  if (header.nlmsg_type == NLMSG_ERROR && payload_size >= sizeof(nlmsgerr)) {
-    nlmsgerr error{};
-    std::memcpy(&error, payload, sizeof error);
-    if (error.error == -ENOENT)
-      return false; // no such socket: nobody listens there
-  }
-  return std::nullopt;
-}
-
-// The inodes of the TCP sockets listening on `port` (any address, IPv4 and IPv6): a sock_diag dump
-// of listening sockets only, which the kernel filters by port. nullopt when sock_diag is missing.
-std::optional<std::vector<std::uint64_t>> listener_inodes(std::uint16_t port) {
-  const int fd = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd == -1)
-    return std::nullopt;
-  const common::Fd guard(fd);
-  std::vector<std::uint64_t> inodes;
-  for (const int family : {AF_INET, AF_INET6}) {
-    if (!send_diag_request(fd, family, port, 1U << TCP_LISTEN, NLM_F_REQUEST | NLM_F_DUMP))
-      return std::nullopt;
-    for (bool done = false; !done;) {
-      alignas(nlmsghdr) std::array<char, 16384> reply{};
-      const ssize_t n = ::recv(fd, reply.data(), reply.size(), 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return std::nullopt;
-      const auto size = static_cast<std::size_t>(n);
-      for (std::size_t at = 0; at + sizeof(nlmsghdr) <= size;) {
-        nlmsghdr header{};
-        std::memcpy(&header, reply.data() + at, sizeof header);
-        if (header.nlmsg_len < sizeof header || at + header.nlmsg_len > size ||
-            header.nlmsg_type == NLMSG_ERROR)
-          return std::nullopt;
-        if (header.nlmsg_type == NLMSG_DONE) {
-          done = true;
-          break;
-        }
-        if (header.nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-            header.nlmsg_len >= netlink_header_length + sizeof(inet_diag_msg)) {
-          inet_diag_msg found{};
-          std::memcpy(&found, reply.data() + at + netlink_header_length, sizeof found);
-          if (found.idiag_state == TCP_LISTEN && ntohs(found.id.idiag_sport) == port)
-            inodes.push_back(found.idiag_inode);
-        }
-        at += (header.nlmsg_len + 3U) & ~std::uint32_t{3}; // NLMSG_ALIGN
-      }
-    }
-  }
-  return inodes;
-}
-
-// Adds the inodes of the sockets process `pid` holds open; false when its fds cannot be read.
-bool add_socket_inodes(pid_t pid, std::vector<std::uint64_t>& out) {
-  std::error_code ec;
-  const fs::path dir = "/proc/" + std::to_string(pid) + "/fd";
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string target = fs::read_symlink(entry.path(), ec).string();
-    if (!ec && target.starts_with("socket:["))
-      out.push_back(std::strtoull(target.c_str() + 8, nullptr, 10));
-  }
-  return !ec;
-}
-
-// The processes of process group `pgid` besides its leader (children a leader forked).
-std::vector<pid_t> group_followers(pid_t pgid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string text;
-    std::getline(stat, text);
-    // pid (comm) state ppid pgrp …: comm may hold spaces and parentheses, so from the last ')'.
-    const auto close = text.rfind(')');
-    if (close == std::string::npos)
-      continue;
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (std::sscanf(text.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 &&
-        pgrp == pgid && std::stol(name) != pgid)
-      out.push_back(static_cast<pid_t>(std::stol(name)));
-  }
-  return out;
-}
-
-enum class PortHolder { none, group, other };
-
-// Who listens on `port`: nobody, only processes of group `pgid` (a child and what it forked), or
-// some other process as well (another run's server, say, on a port both picked). nullopt when the
-// kernel cannot be asked (no sock_diag, /proc unreadable).
-std::optional<PortHolder> port_holder(std::uint16_t port, pid_t pgid) {
-  const auto listeners = listener_inodes(port);
-  if (!listeners)
-    return std::nullopt;
-  if (listeners->empty())
-    return PortHolder::none;
-  std::vector<std::uint64_t> ours;
-  if (!add_socket_inodes(pgid, ours))
-    return std::nullopt;
-  auto all_ours = [&] {
-    return std::all_of(listeners->begin(), listeners->end(), [&](std::uint64_t inode) {
-      return std::find(ours.begin(), ours.end(), inode) != ours.end();
-    });
-  };
-  if (!all_ours())
-    for (const pid_t pid : group_followers(pgid))
-      add_socket_inodes(pid, ours);
-  return all_ours() ? PortHolder::group : PortHolder::other;
-}
-
 } // namespace
 
 // ---- EventLoop
@@ -520,7 +232,7 @@ void finalize(EventLoop::Impl& loop, Child& child, bool drain) {
     return;
   ::kill(-child.pid, SIGKILL);
   unregister_group(child.slot);
-  child.slot = max_groups;
+  child.slot = max_child_groups;
   int status = 0;
   pid_t reaped = -1;
   do {
@@ -591,7 +303,7 @@ Process::Process(EventLoop& loop, const ProcessSpec& spec)
   open_log(child->err.log, spec.stderr_log);
 
   // Everything the child needs is built here: after fork it may not allocate.
-  const std::vector<std::string> env = build_environment(spec.env);
+  const std::vector<std::string> env = child::build_environment(spec.env);
   std::vector<const char*> envp;
   for (const auto& e : env)
     envp.push_back(e.c_str());
@@ -602,13 +314,13 @@ Process::Process(EventLoop& loop, const ProcessSpec& spec)
   argv.push_back(nullptr);
   const std::string cwd = spec.cwd.empty() ? std::string() : spec.cwd.string();
 
-  const auto in_pipe = make_pipe(name);
+  const auto in_pipe = child::make_pipe(name);
   common::Fd child_in(in_pipe[0]);
   child->in.assign(in_pipe[1]);
-  const auto out_pipe = make_pipe(name);
+  const auto out_pipe = child::make_pipe(name);
   common::Fd child_out(out_pipe[1]);
   child->out.pipe.assign(out_pipe[0]);
-  const auto err_pipe = make_pipe(name);
+  const auto err_pipe = child::make_pipe(name);
   common::Fd child_err(err_pipe[1]);
   child->err.pipe.assign(err_pipe[0]);
 
@@ -647,7 +359,7 @@ Process::Process(EventLoop& loop, const ProcessSpec& spec)
   child_err.reset();
 
   try { // from here on, a failure must not leave the child running
-    if (child->slot == max_groups)
+    if (child->slot == max_child_groups)
       throw Error(Errc::peer, "cannot start '" + name + "': more than 1024 live processes");
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, child->pid, 0));
     if (pidfd == -1)
@@ -858,71 +570,6 @@ std::optional<fs::path> find_program(const std::string& name) {
       return std::nullopt;
     begin = end + 1;
   }
-}
-
-void kill_all_children() noexcept {
-  const int saved_errno = errno;
-  for (auto& slot : live_groups) {
-    const pid_t pgid = slot.load();
-    if (pgid > 0)
-      ::kill(-pgid, SIGKILL);
-  }
-  errno = saved_errno;
-}
-
-std::size_t live_child_groups() noexcept {
-  return static_cast<std::size_t>(std::count_if(live_groups.begin(), live_groups.end(),
-                                                [](const auto& slot) { return slot.load() > 0; }));
-}
-
-std::uint16_t pick_free_port() {
-  // The kernel may hand the same ephemeral port to two threads once the first has released it;
-  // remembering recent answers keeps parallel cases on different ports.
-  static std::mutex mutex;
-  static std::array<std::uint16_t, 64> recent{};
-  static std::size_t next = 0;
-  for (int attempt = 0; attempt < 32; ++attempt) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd == -1)
-      throw Error(Errc::io, "pick_free_port: socket: " + error_text(errno));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = loopback_address();
-    socklen_t length = sizeof address;
-    const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!ok)
-      throw Error(Errc::io, "pick_free_port: bind 127.0.0.1:0: " + error_text(err));
-    const std::uint16_t port = ntohs(address.sin_port);
-    const std::lock_guard lock(mutex);
-    if (std::find(recent.begin(), recent.end(), port) != recent.end())
-      continue;
-    recent[next++ % recent.size()] = port;
-    return port;
-  }
-  throw Error(Errc::io, "pick_free_port: the kernel keeps returning recently used ports");
-}
-
-bool port_accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd == -1)
-    return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = loopback_address();
-  address.sin_port = htons(port);
-  bool accepted = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  if (!accepted && errno == EINPROGRESS) {
-    pollfd watch{fd, POLLOUT, 0};
-    int error = 0;
-    socklen_t length = sizeof error;
-    accepted = ::poll(&watch, 1, 1000) == 1 &&
-               ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
-  }
-  ::close(fd);
-  return accepted;
 }
 
 } // namespace harness

@@ -29,6 +29,8 @@
 
 #include "common/error.hpp"
 #include "support.hpp"
+#include "harness/process/ports.hpp"
+#include "harness/process/child_groups.hpp"
 
 namespace {
 using namespace std::chrono_literals;

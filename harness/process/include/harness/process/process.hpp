@@ -125,19 +125,4 @@ private:
 // as a path (relative to the cwd) and must be an executable regular file; others go through PATH.
 [[nodiscard]] std::optional<std::filesystem::path> find_program(const std::string& name);
 
-// Kills (SIGKILL) every live child process group this harness started. Async-signal-safe: a
-// SIGINT handler may call it. Their Process objects then see them killed by signal 9.
-void kill_all_children() noexcept;
-
-// How many started process groups are not reaped yet (the registry kill_all_children() uses).
-[[nodiscard]] std::size_t live_child_groups() noexcept;
-
-// A free TCP port on 127.0.0.1 (bound with port 0, then released), for peers that need a number;
-// never one of the last 64 it returned (parallel cases must not get the same port). Another
-// process may take it meanwhile: wait_ready() with the port checks that the child got it.
-[[nodiscard]] std::uint16_t pick_free_port();
-
-// True when 127.0.0.1:port accepts a TCP connection (it connects, so it uses up an accept).
-[[nodiscard]] bool port_accepts(std::uint16_t port);
-
 } // namespace harness

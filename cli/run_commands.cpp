@@ -23,6 +23,7 @@
 #include "harness/model/scenario.hpp"
 #include "harness/peers/peer.hpp"
 #include "harness/peers/registry.hpp"
+#include "harness/process/child_groups.hpp"
 #include "harness/process/process.hpp"
 #include "harness/report/divergence.hpp"
 #include "harness/report/report.hpp"
@@ -39,7 +40,6 @@
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
 #include "run_gates.hpp"
-#include "harness/process/child_groups.hpp"
 
 namespace cli {
 namespace {

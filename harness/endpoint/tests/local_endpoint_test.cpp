@@ -26,9 +26,9 @@
 
 #include "common/error.hpp"
 #include "harness/model/reasons.hpp"
+#include "harness/process/ports.hpp"
 #include "harness/process/process.hpp"
 #include "support.hpp"
-#include "harness/process/ports.hpp"
 
 extern char** environ;
 
@@ -488,8 +488,9 @@ TEST_P(LocalEndpointTest, KeylogRecordsSecretsOfBothSides) {
   EXPECT_EQ(server_keys.size(), tls13() ? 5u : 1u);
 }
 
-// Our endpoints share one OpenSSL context per configuration (harness/endpoint/src/tls_context.hpp): the
-// key log must still be each connection's own, and a file rewritten in place must be read again.
+// Our endpoints share one OpenSSL context per configuration (harness/endpoint/src/tls_context.hpp):
+// the key log must still be each connection's own, and a file rewritten in place must be read
+// again.
 TEST_P(LocalEndpointTest, SharedContextsKeepKeyLogsApartAndSeeRewrittenFiles) {
   const ScratchDir dir;
   const auto lines = [](const fs::path& path) {

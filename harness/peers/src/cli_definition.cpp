@@ -9,8 +9,8 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "common/json_node.hpp"
-#include "harness/wire/trace.hpp"
 #include "harness/model/scenario.hpp"
+#include "harness/wire/trace.hpp"
 
 namespace harness::cli_peer {
 namespace {

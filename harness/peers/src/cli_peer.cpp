@@ -20,9 +20,9 @@
 #include "common/error.hpp"
 #include "common/files.hpp"
 #include "harness/model/resource.hpp"
+#include "harness/process/ports.hpp"
 #include "harness/process/process.hpp"
 #include "harness/process/shell.hpp"
-#include "harness/process/ports.hpp"
 
 namespace harness::cli_peer {
 namespace {

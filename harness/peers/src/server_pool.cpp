@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "harness/process/shell.hpp"
 #include "harness/process/ports.hpp"
+#include "harness/process/shell.hpp"
 
 namespace harness {
 

@@ -1,4 +1,5 @@
-// Tests of pooled servers (harness/peers/src/server_pool.cpp) with small shell servers that print what a
+// Tests of pooled servers (harness/peers/src/server_pool.cpp) with small shell servers that print
+// what a
 // `--many` server prints, and of the strict parsing of a peer definition's "many".
 #include <gtest/gtest.h>
 
@@ -14,11 +15,11 @@
 #include "common/error.hpp"
 #include "harness/peers/registry.hpp"
 #include "harness/peers/server_pool.hpp"
+#include "harness/process/child_groups.hpp"
+#include "harness/process/ports.hpp"
 #include "harness/process/process.hpp"
 #include "pki_fixture.hpp"
 #include "support.hpp"
-#include "harness/process/ports.hpp"
-#include "harness/process/child_groups.hpp"
 
 namespace {
 

@@ -28,9 +28,9 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "support.hpp"
-#include "harness/process/ports.hpp"
 #include "harness/process/child_groups.hpp"
+#include "harness/process/ports.hpp"
+#include "support.hpp"
 
 namespace {
 using namespace std::chrono_literals;

@@ -3,9 +3,9 @@
 // suite from the ServerHello, the keys from the key log, KeyUpdate.
 #include <algorithm>
 
+#include "common/error.hpp"
 #include "decoder_state.hpp"
 #include "handshake_parse.hpp"
-#include "common/error.hpp"
 
 namespace harness::wire {
 namespace {

@@ -136,7 +136,7 @@ SideObservation run_local_client(const TlsConfig& config, const std::string& hos
   }
 
   // The request goes out after the handshake and the response is read to its end: in TLS 1.3 a
-  // server's refusal of our certificate arrives only here (PEERS.md trap 5).
+  // server's refusal of our certificate arrives only here.
   std::size_t sent = 0;
   while (sent < resource_request.size()) {
     step = io([&] {
@@ -171,7 +171,7 @@ SideObservation run_local_client(const TlsConfig& config, const std::string& hos
     const Phase phase = received.empty() ? Phase::first_read : Phase::application_data;
     if (shows_resource(received, false)) {
       // The response is here; only the connection's proper end is missing (a server that closes
-      // without close_notify, PEERS.md trap 9, or one that keeps the connection open). The
+      // without close_notify, or one that keeps the connection open). The
       // resource was exchanged: say so, and say what was odd.
       const auto errors = tls::drain_errors();
       rec.note(step.timed_out

@@ -330,7 +330,7 @@ TEST_P(LocalEndpointTest, RequireModeWithoutClientCertIsRejected) {
   EXPECT_FALSE(e.server.verify_error.has_value());
   EXPECT_EQ(e.client.outcome, Outcome::error);
   if (tls13()) {
-    // The client's handshake succeeded; the refusal shows on its first read (PEERS.md trap 5).
+    // The client's handshake succeeded; the refusal shows on its first read.
     EXPECT_EQ(e.client.phase, Phase::first_read);
     EXPECT_TRUE(has_alert(e.server, true, alert_certificate_required));
     EXPECT_TRUE(has_alert(e.client, false, alert_certificate_required));
@@ -539,8 +539,9 @@ protected:
   }
   [[nodiscard]] std::string version_flag() const { return tls13() ? "-tls1_3" : "-tls1_2"; }
 
-  // s_client against our server: verification on for real (PEERS.md trap 1), request after the
-  // handshake and the response read to the server's close (-ign_eof, trap 5).
+  // s_client against our server: verification on for real (-verify_return_error: s_client only
+  // reports a failed verification otherwise), request after the handshake and the response read
+  // to the server's close (-ign_eof: in TLS 1.3 the server's refusal comes after the handshake).
   testing_support::CommandResult s_client(std::uint16_t port,
                                           const std::vector<std::string>& extra = {}) const {
     std::vector<std::string> argv = {"openssl",

@@ -167,7 +167,7 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
     v.flow = "matched (the directions interleaved differently: " + check.detail + ")";
     return;
   }
-  // Stacks legitimately pick different alerts for the same refusal (PEERS.md trap 7), and the
+  // Stacks legitimately pick different alerts for the same refusal, and the
   // alert is already judged by expect.alerts: a flow whose shape holds and only an alert's name
   // differs is a wrong reason, not a wrong flow.
   Flow any_alert = *flow;

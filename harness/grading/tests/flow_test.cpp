@@ -370,7 +370,7 @@ TEST(FlowGrade, AnAlertOvertakingTheRestOfTheOtherSidesFlightStillMatches) {
 
 TEST(FlowGrade, AMismatchBeforeTheUndecryptableRecordsIsCertain) {
   // botan tls_client against a server without key logs: it refuses the certificate in its output
-  // only and goes on with ClientKeyExchange (PEERS.md trap 11); its closing alert is encrypted.
+  // only and goes on with ClientKeyExchange; its closing alert is encrypted.
   // Nothing in the encrypted records can undo a plaintext ClientKeyExchange where the flow has
   // the client's alert.
   const auto s = scenario_with(refused_after_certificate);

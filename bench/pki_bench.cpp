@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "common/files.hpp"
 #include "pki/certificate.hpp"
-#include "pki/files.hpp"
 #include "pki/issuer.hpp"
 #include "pki/key.hpp"
 #include "pki/spec.hpp"

@@ -15,14 +15,16 @@
 #include <unistd.h>
 
 #include "commands.hpp"
-#include "harness/ladder.hpp"
-#include "harness/local_endpoint.hpp"
-#include "harness/observation.hpp"
-#include "harness/relay.hpp"
-#include "harness/results.hpp"
-#include "harness/tls_config.hpp"
-#include "harness/wire.hpp"
-#include "pki/error.hpp"
+#include "common/error.hpp"
+#include "harness/endpoint/local_endpoint.hpp"
+#include "harness/model/observation.hpp"
+#include "harness/model/tls_config.hpp"
+#include "harness/report/ladder.hpp"
+#include "harness/results/results.hpp"
+#include "harness/wire/key_log.hpp"
+#include "harness/wire/record_decoder.hpp"
+#include "harness/wire/relay.hpp"
+#include "harness/wire/trace.hpp"
 
 namespace cli {
 namespace {

@@ -2,10 +2,10 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "harness/baseline.hpp"
-#include "harness/expectations.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "harness/grading/expectations.hpp"
+#include "harness/results/baseline.hpp"
 #include "run_gates.hpp"
 
 namespace cli {
@@ -40,7 +40,7 @@ int baseline(const BaselineArgs& a) {
   if (a.out == "-") {
     std::cout << text;
   } else {
-    pki::write_file_atomic(a.out, text);
+    common::write_file_atomic(a.out, text);
     std::cerr << "tlsmatrix: wrote " << a.out << "\n";
   }
   return tlsmatrix::exit_codes::ok;
@@ -97,7 +97,7 @@ bool finish_gates(const Gates& gates, const GateArgs& g, const nlohmann::ordered
                 << c["verdict"]["detail"].get<std::string>() << "\n";
   const auto cells = harness::cells_of_results(results, origin);
   if (!g.write_baseline.empty()) {
-    pki::write_file_atomic(g.write_baseline, harness::render_baseline(cells));
+    common::write_file_atomic(g.write_baseline, harness::render_baseline(cells));
     if (!quiet)
       std::cerr << "tlsmatrix: wrote baseline " << g.write_baseline << "\n";
   }

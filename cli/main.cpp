@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
-#include "pki/error.hpp"
+#include "common/error.hpp"
 #include "pki/version.hpp"
 
 namespace {

@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "harness/merge.hpp"
-#include "harness/report.hpp"
-#include "pki/error.hpp"
+#include "common/error.hpp"
+#include "harness/report/report.hpp"
+#include "harness/results/merge.hpp"
 
 namespace cli {
 namespace {

@@ -9,10 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "pki/defects.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 #include "pki/issuer.hpp"
+#include "pki/manifest.hpp"
 #include "pki/show.hpp"
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
@@ -149,8 +150,7 @@ bool looks_like_path(const std::string& what) {
   return false;
 }
 
-int show_entity(const std::string& what, const std::string& dir, const nlohmann::json& manifest,
-                pki::TimePoint now);
+int show_entity(const std::string& what, const pki::Manifest& manifest, pki::TimePoint now);
 
 int show(const std::string& what, const std::string& dir) {
   const auto now = pki::current_time();
@@ -165,7 +165,7 @@ int show(const std::string& what, const std::string& dir) {
                                          ": no such file (expected a certificate file, PEM or DER, "
                                          "or the name of an entity in --pki DIR)");
   if (fs::is_regular_file(what, ec)) {
-    const std::string data = pki::read_file(what);
+    const std::string data = common::read_file(what);
     std::vector<pki::Certificate> certs;
     if (data.find("-----BEGIN") != std::string::npos) {
       if (data.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
@@ -189,26 +189,11 @@ int show(const std::string& what, const std::string& dir) {
     throw Error(Errc::invalid_input,
                 "\"" + what + "\" is neither a file nor an entity: " + manifest_path.string() +
                     " does not exist (run `tlsmatrix pki generate` or pass --pki DIR)");
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(pki::read_file(manifest_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(Errc::invalid_input, manifest_path.string() + ": not valid JSON: " + e.what());
-  }
-  try {
-    return show_entity(what, dir, manifest, now);
-  } catch (const nlohmann::json::exception& e) {
-    // A manifest from another version or edited by hand: say which file, not "internal error".
-    throw Error(Errc::invalid_input, manifest_path.string() + ": not a tlsmatrix manifest (" +
-                                         e.what() +
-                                         "); regenerate it with `tlsmatrix pki generate`");
-  }
+  return show_entity(what, pki::read_manifest(dir), now);
 }
 
-int show_entity(const std::string& what, const std::string& dir, const nlohmann::json& manifest,
-                pki::TimePoint now) {
-  const fs::path manifest_path = fs::path(dir) / "manifest.json";
-  const auto& entities = manifest.at("entities");
+int show_entity(const std::string& what, const pki::Manifest& manifest, pki::TimePoint now) {
+  const auto& entities = manifest.entities;
   if (!entities.contains(what)) {
     // All names of a small PKI; of a large one those that contain the word asked for, are
     // contained in it, or share most of its beginning (a typo near the end).
@@ -219,49 +204,49 @@ int show_entity(const std::string& what, const std::string& dir, const nlohmann:
              (common >= 4 && common + 3 >= what.size());
     };
     std::string names;
-    for (const auto& [name, _] : entities.items())
+    for (const auto& [name, _] : entities)
       if (entities.size() <= 12 || similar(name))
         names += (names.empty() ? "" : ", ") + name;
     throw Error(Errc::invalid_input, "no entity named \"" + what + "\" in " +
-                                         manifest_path.string() +
+                                         manifest.file.string() +
                                          (names.empty()           ? ""
                                           : entities.size() <= 12 ? " (entities: " + names + ")"
                                                                   : " (similar: " + names + ")"));
   }
   const auto& entry = entities.at(what);
-  const auto cert_path = fs::path(dir) / entry.at("files").at("cert").get<std::string>();
-  const auto cert = pki::Certificate::from_pem(pki::read_file(cert_path), cert_path.string());
+  if (!entry.expected_verification)
+    throw Error(Errc::invalid_input,
+                manifest.file.string() + ": not a tlsmatrix manifest: /entities/" + what +
+                    "/expected_verification: missing; regenerate it with `tlsmatrix pki generate`");
+  const auto cert_path = manifest.file.parent_path() / entry.file("cert");
+  const auto cert = pki::Certificate::from_pem(common::read_file(cert_path), cert_path.string());
   std::cout << what;
-  if (entry.contains("description"))
-    std::cout << " — " << entry["description"].get<std::string>();
+  if (!entry.description.empty())
+    std::cout << " — " << entry.description;
   std::cout << "\n  file" << std::string(16, ' ') << cert_path.string() << "\n"
             << pki::format_summary(pki::summarize(cert, now));
-  const auto& defects = entry.at("defects");
-  if (!defects.empty()) {
+  if (!entry.defects.empty()) {
     std::cout << "  defects:\n";
-    for (const auto& d : defects) {
-      const auto* info = pki::find_defect(d.get<std::string>());
-      std::cout << "    - " << d.get<std::string>()
-                << (info ? ": " + std::string(info->summary) : "") << "\n";
+    for (const auto& d : entry.defects) {
+      const auto* info = pki::find_defect(d);
+      std::cout << "    - " << d << (info ? ": " + std::string(info->summary) : "") << "\n";
     }
   }
-  const auto& v = entry.at("expected_verification");
-  std::cout << "  expected verification: " << v.at("result").get<std::string>();
-  if (!v.at("reason").is_null())
-    std::cout << " (" << v.at("reason").get<std::string>() << ")";
-  std::cout << ", openssl " << v.at("openssl_error").get<int>() << " "
-            << v.at("openssl_error_name").get<std::string>() << " at depth "
-            << v.at("openssl_error_depth").get<int>() << "\n";
-  if (v.contains("caused_by") && v["caused_by"].value("entity", "") != what) {
+  const auto& v = *entry.expected_verification;
+  std::cout << "  expected verification: " << v.result;
+  if (v.reason)
+    std::cout << " (" << *v.reason << ")";
+  std::cout << ", openssl " << v.openssl_error << " " << v.openssl_error_name << " at depth "
+            << v.openssl_error_depth << "\n";
+  if (v.caused_by_entity && *v.caused_by_entity != what) {
     // A good certificate broken by its chain: say where the defect is.
-    const auto& by = v["caused_by"];
-    std::cout << "  caused by: " << by.value("entity", "?");
-    if (by.contains("defect") && by["defect"].is_string())
-      std::cout << " (" << by["defect"].get<std::string>() << ")";
+    std::cout << "  caused by: " << *v.caused_by_entity;
+    if (v.caused_by_defect)
+      std::cout << " (" << *v.caused_by_defect << ")";
     std::cout << "\n";
   }
-  if (v.contains("note"))
-    std::cout << "  note: " << v.at("note").get<std::string>() << "\n";
+  if (!v.note.empty())
+    std::cout << "  note: " << v.note << "\n";
   return 0;
 }
 

@@ -3,11 +3,12 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "harness/divergence.hpp"
-#include "harness/expectations.hpp"
-#include "harness/report.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "harness/grading/expectations.hpp"
+#include "harness/report/divergence.hpp"
+#include "harness/report/report.hpp"
+#include "harness/results/results_file.hpp"
 
 namespace cli {
 namespace {
@@ -28,7 +29,7 @@ void emit(const std::string& target, const std::string& text) {
     std::cout << text << std::flush;
     return;
   }
-  pki::write_file_atomic(target, text);
+  common::write_file_atomic(target, text);
   std::cerr << "tlsmatrix: wrote " << target << "\n";
 }
 

@@ -16,21 +16,26 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "harness/divergence.hpp"
-#include "harness/matrix_run.hpp"
-#include "harness/merge.hpp"
-#include "harness/peer.hpp"
-#include "harness/process.hpp"
-#include "harness/progress.hpp"
-#include "harness/report.hpp"
-#include "harness/results.hpp"
-#include "harness/runner.hpp"
-#include "harness/scenario.hpp"
-#include "harness/shard.hpp"
-#include "pki/dir_lock.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/dir_lock.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/glob.hpp"
+#include "harness/model/scenario.hpp"
+#include "harness/peers/peer.hpp"
+#include "harness/peers/registry.hpp"
+#include "harness/process/child_groups.hpp"
+#include "harness/process/process.hpp"
+#include "harness/report/divergence.hpp"
+#include "harness/report/report.hpp"
+#include "harness/results/merge.hpp"
+#include "harness/results/results.hpp"
+#include "harness/run/matrix_run.hpp"
+#include "harness/run/planner.hpp"
+#include "harness/run/progress.hpp"
+#include "harness/run/runner.hpp"
+#include "harness/run/shard.hpp"
 #include "pki/issuer.hpp"
+#include "pki/manifest.hpp"
 #include "pki/snapshot.hpp"
 #include "pki/spec.hpp"
 #include "pki/writer.hpp"
@@ -156,9 +161,9 @@ bool fresh_default_pki(const fs::path& dir) {
   if (!fs::exists(dir / "manifest.json", ec))
     return false;
   try {
-    const auto m = nlohmann::json::parse(pki::read_file(dir / "manifest.json"));
-    const auto made = pki::parse_time(m.at("now").get<std::string>(), pki::current_time());
-    return m.at("spec") == "<built-in default spec>" && made &&
+    const pki::Manifest m = pki::read_manifest(dir);
+    const auto made = pki::parse_time(m.now, pki::current_time());
+    return m.spec == "<built-in default spec>" && made &&
            pki::current_time() - *made < std::chrono::hours(24);
   } catch (const std::exception&) {
     return false; // unreadable or foreign: regenerate
@@ -182,8 +187,8 @@ fs::path ensure_pki(const RunArgs& a, const fs::path& run_dir) {
   }
   const fs::path out = fs::absolute(a.out);
   const fs::path dir = out / "pki";
-  const auto issuing = pki::DirLock::lock(out, pki::LockMode::exclusive, default_pki_wait,
-                                          [] { return stop_requested.load(); });
+  const auto issuing = common::DirLock::lock(out, common::LockMode::exclusive, default_pki_wait,
+                                             [] { return stop_requested.load(); });
   if (fresh_default_pki(dir))
     return dir;
   if (!a.quiet)
@@ -270,7 +275,7 @@ int run(const RunArgs& a) {
   const fs::path pki_dir = run_dir / "pki";
   const pki::PkiSnapshot snapshot =
       pki_source == pki_dir ? pki::verify_pki(pki_dir) : pki::snapshot_pki(pki_source, pki_dir);
-  const auto snapshot_lock = pki::DirLock::lock_current(pki_dir, pki::LockMode::shared);
+  const auto snapshot_lock = common::DirLock::lock_current(pki_dir, common::LockMode::shared);
   const harness::PkiDir pki(pki_dir);
   const auto scenarios = harness::load_scenarios(a.scenarios, &pki);
   // Fingerprinted now, from the files as the run read them (merge compares it).
@@ -422,7 +427,7 @@ int run(const RunArgs& a) {
     const bool known_scenario =
         std::any_of(scenarios.begin(), scenarios.end(),
                     [&](const auto& sc) { return sc.id == parts->scenario; });
-    return known_scenario && (a.filter.empty() || harness::glob_match(a.filter, id)) &&
+    return known_scenario && (a.filter.empty() || common::glob_match(a.filter, id)) &&
            among(chosen_tls, parts->tls) && among(chosen_peers, parts->client) &&
            among(chosen_peers, parts->server);
   };

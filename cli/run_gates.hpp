@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "harness/baseline.hpp"
-#include "harness/expectations.hpp"
+#include "harness/grading/expectations.hpp"
+#include "harness/results/baseline.hpp"
 
 namespace cli {
 

@@ -3,8 +3,9 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "harness/ladder.hpp"
-#include "harness/report.hpp"
+#include "harness/report/ladder.hpp"
+#include "harness/report/report.hpp"
+#include "harness/results/results_file.hpp"
 
 namespace cli {
 namespace {

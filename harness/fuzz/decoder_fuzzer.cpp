@@ -26,7 +26,10 @@
 #include <map>
 #include <string>
 
-#include "harness/wire.hpp"
+#include "harness/wire/key_log.hpp"
+#include "harness/wire/record_decoder.hpp"
+#include "harness/wire/tls_decrypt.hpp"
+#include "harness/wire/trace.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "harness/process.hpp"
+#include "harness/process/process.hpp"
 #include "support.hpp"
 
 namespace {

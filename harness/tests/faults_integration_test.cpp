@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/process.hpp"
+#include "harness/process/process.hpp"
 #include "support.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 #include "support.hpp"
 
 namespace {

@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/peer.hpp"
-#include "harness/scenario.hpp"
+#include "harness/model/scenario.hpp"
+#include "harness/peers/peer.hpp"
+#include "harness/peers/registry.hpp"
 #include "support.hpp"
 
 namespace peer_matrix {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "harness/peers/registry.hpp"
 #include "peer_matrix.hpp"
 
 namespace {

@@ -15,8 +15,9 @@
 #include <set>
 #include <thread>
 
-#include "harness/peer.hpp"
-#include "harness/process.hpp"
+#include "harness/peers/peer.hpp"
+#include "harness/peers/registry.hpp"
+#include "harness/process/process.hpp"
 #include "support.hpp"
 
 namespace {

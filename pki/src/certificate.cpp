@@ -10,7 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 #include "pki/ossl.hpp"
 
 namespace pki {

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <optional>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace pki {
 namespace {

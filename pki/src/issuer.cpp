@@ -11,7 +11,7 @@
 #include <numeric>
 #include <thread>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 #include "pki/random.hpp"
 
 namespace pki {

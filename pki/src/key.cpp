@@ -17,11 +17,14 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "pki/ossl.hpp"
 
 namespace pki {
+using common::private_mode;
+using common::read_file;
+using common::write_file_atomic;
 namespace {
 
 struct KeyTypeInfo {

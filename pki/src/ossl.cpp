@@ -3,7 +3,7 @@
 
 #include <openssl/err.h>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 
 namespace pki::ossl {
 

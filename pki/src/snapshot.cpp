@@ -14,33 +14,27 @@
 #include <optional>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "common/dir_lock.hpp"
+#include "common/error.hpp"
+#include "common/fd.hpp"
+#include "common/files.hpp"
 #include "pki/certificate.hpp"
 #include "pki/digest.hpp"
-#include "pki/dir_lock.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
+#include "pki/manifest.hpp"
 
 namespace pki {
+using common::DirLock;
+using common::LockMode;
+using common::private_mode;
+using common::public_mode;
+using common::TempDir;
+using common::write_new_file;
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using json = nlohmann::json;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
 
 // What a manifest says about the files of its directory.
 struct Listing {
@@ -56,64 +50,32 @@ struct Listing {
   }
 };
 
-void list_file(Listing& listing, const json& name, const std::string& pointer, bool secret,
-               const fs::path& manifest) {
-  if (name.is_null())
-    return; // an entity without that file (no PKCS#12 for a mismatched key)
-  const std::string n = name.is_string() ? name.get<std::string>() : std::string();
-  if (n.empty() || n == "." || n == ".." || n.find('/') != std::string::npos)
-    throw Error(Errc::invalid_input,
-                manifest.string() + ": " + pointer +
-                    ": expected the name of a file in the PKI directory, got " + name.dump());
-  if (!listing.names(n))
-    listing.files.push_back({n, secret});
-}
-
 Listing read_listing(const std::string& text, const fs::path& manifest) {
-  json m;
-  try {
-    m = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(Errc::invalid_input, manifest.string() + ": not valid JSON: " + e.what());
-  }
-  const auto object_at = [&](const json& j, const char* key,
-                             const std::string& pointer) -> const json& {
-    if (!j.contains(key) || !j.at(key).is_object())
-      throw Error(Errc::invalid_input, manifest.string() + ": " + pointer +
-                                           ": expected an object (a tlsmatrix manifest)");
-    return j.at(key);
-  };
-  if (!m.is_object())
-    throw Error(Errc::invalid_input, manifest.string() + ": expected an object");
+  const Manifest m = parse_manifest(text, manifest);
   Listing listing;
   listing.files.push_back({"manifest.json", false});
-  if (m.contains("files"))
-    for (const auto& [key, name] : object_at(m, "files", "/files").items())
-      list_file(listing, name, "/files/" + key, false, manifest);
-  for (const auto& [entity, e] : object_at(m, "entities", "/entities").items()) {
-    const std::string at = "/entities/" + entity;
-    const json& files = object_at(e, "files", at + "/files");
-    for (const auto& [key, name] : files.items())
-      list_file(listing, name, at + "/files/" + key, key == "key" || key == "p12", manifest);
-    if (files.contains("cert") && files["cert"].is_string() && e.contains("sha256_fingerprint") &&
-        e["sha256_fingerprint"].is_string())
-      listing.fingerprints[files["cert"]] = e["sha256_fingerprint"];
+  // A null name: an entity without that file (no PKCS#12 for a mismatched key).
+  auto list = [&](const std::optional<std::string>& name, bool secret) {
+    if (name && !listing.names(*name))
+      listing.files.push_back({*name, secret});
+  };
+  for (const auto& [kind, name] : m.files)
+    list(name, false);
+  for (const auto& [entity, e] : m.entities) {
+    for (const auto& [kind, name] : e.files)
+      list(name, kind == "key" || kind == "p12");
+    if (!e.sha256_fingerprint.empty())
+      listing.fingerprints[e.file("cert")] = e.sha256_fingerprint;
   }
-  if (m.contains("file_sha256"))
-    for (const auto& [file, digest] : object_at(m, "file_sha256", "/file_sha256").items()) {
-      if (!digest.is_string())
-        throw Error(Errc::invalid_input, manifest.string() + ": /file_sha256/" + file +
-                                             ": expected a hex SHA-256, got " + digest.dump());
-      listing.sha256[file] = digest;
-    }
+  listing.sha256 = m.file_sha256;
   return listing;
 }
 
 // The content of `name` in the directory open as `dir_fd` (`dir` names it in messages), or
 // nullopt when there is no such file.
 std::optional<std::string> read_at(int dir_fd, const std::string& name, const fs::path& dir) {
-  const Fd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.fd < 0) {
+  const common::Fd file(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) {
     if (errno == ENOENT)
       return std::nullopt;
     throw Error(Errc::io, "cannot read " + (dir / name).string() + ": " + std::strerror(errno));
@@ -121,7 +83,7 @@ std::optional<std::string> read_at(int dir_fd, const std::string& name, const fs
   std::string data;
   char buffer[65536];
   for (;;) {
-    const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    const ssize_t n = ::read(file.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -209,9 +171,9 @@ std::string fingerprint(const Taken& t) {
 // a deadline, not a guess: any change restarts the quiet period.
 void wait_until_quiet(const fs::path& dir, std::chrono::milliseconds quiet,
                       std::chrono::milliseconds limit) {
-  const Fd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (watch.fd < 0 ||
-      ::inotify_add_watch(watch.fd, dir.c_str(),
+  const common::Fd watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (watch.get() < 0 ||
+      ::inotify_add_watch(watch.get(), dir.c_str(),
                           IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
                               IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
     return;
@@ -220,12 +182,12 @@ void wait_until_quiet(const fs::path& dir, std::chrono::milliseconds quiet,
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
     if (left <= std::chrono::milliseconds::zero())
       return;
-    pollfd p{watch.fd, POLLIN, 0};
+    pollfd p{watch.get(), POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(std::min(quiet, left).count()));
     if (ready == 0 || (ready < 0 && errno != EINTR))
       return;
     char events[4096];
-    while (::read(watch.fd, events, sizeof events) > 0) {
+    while (::read(watch.get(), events, sizeof events) > 0) {
     }
   }
 }

@@ -8,18 +8,22 @@
 #include <set>
 
 #include <nlohmann/json.hpp>
-#include <openssl/asn1.h>
-#include <openssl/objects.h>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
+#include "common/json_node.hpp"
 #include "pki/defects.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
-#include "pki/json_node.hpp"
-#include "pki/ossl.hpp"
+#include "spec_fields.hpp"
 
 namespace pki {
+using common::did_you_mean;
+using common::escape_json_pointer;
+using common::parse_json_document;
+using common::read_file;
+
 namespace {
 
+using namespace spec_fields;
 using json = nlohmann::json;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
@@ -29,13 +33,6 @@ std::vector<std::string_view> defect_names() {
   for (const auto& d : defect_catalog())
     out.push_back(d.name);
   return out;
-}
-
-using Node = JsonNode;
-
-// "a server", "an intermediate": for messages.
-std::string a_profile(Profile p) {
-  return (p == Profile::intermediate ? "an " : "a ") + std::string(profile_name(p));
 }
 
 std::optional<Profile> parse_profile(std::string_view s) {
@@ -69,112 +66,6 @@ bool valid_entity_name(std::string_view name) {
                      }) &&
          name.front() != '.';
 }
-
-Bytes parse_hex(const Node& node, std::string_view what) {
-  std::string text = node.string();
-  if (text.starts_with("0x") || text.starts_with("0X"))
-    text = text.substr(2);
-  std::erase(text, ':');
-  if (text.empty() || text.size() % 2 != 0 || !std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isxdigit(static_cast<unsigned char>(c));
-      }))
-    node.fail("expected " + std::string(what) + " as an even number of hex digits, got \"" +
-              node.string() + "\"");
-  Bytes out;
-  for (std::size_t i = 0; i < text.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-// The times an X.509 GeneralizedTime (4-digit year) can hold.
-const TimePoint earliest_time = std::chrono::sys_days(std::chrono::year(0) / 1 / 1);
-const TimePoint latest_time =
-    std::chrono::sys_days(std::chrono::year(9999) / 12 / 31) + std::chrono::seconds(86399);
-
-bool encodable_time(TimePoint t) {
-  return t >= earliest_time && t <= latest_time;
-}
-
-int year_of(TimePoint t) {
-  return static_cast<int>(
-      std::chrono::year_month_day(std::chrono::floor<std::chrono::days>(t)).year());
-}
-
-TimePoint parse_time_node(const Node& node, TimePoint now) {
-  const auto text = node.string();
-  const auto t = parse_time(text, now);
-  if (!t)
-    node.fail("expected a time: \"now\", an offset such as \"-30d\" or \"+1y\" (s, m, h, d, y), or "
-              "\"2026-01-31T12:00:00Z\", got \"" +
-              text + "\"");
-  if (!encodable_time(*t))
-    node.fail("expected a time from year 0000 to 9999 (what a certificate can encode), got \"" +
-              text + "\", year " + std::to_string(year_of(*t)));
-  return *t;
-}
-
-const std::vector<std::string_view> key_usage_names = {
-    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
-    "keyCertSign",      "cRLSign",        "encipherOnly",    "decipherOnly"};
-const std::vector<std::string_view> eku_names = {"serverAuth",      "clientAuth",   "codeSigning",
-                                                 "emailProtection", "timeStamping", "OCSPSigning"};
-
-bool is_dotted_oid(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.')
-    return false;
-  int dots = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '.') {
-      if (s[i + 1] == '.')
-        return false;
-      ++dots;
-    } else if (!std::isdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  if (dots < 1)
-    return false;
-  // The arcs' rules (first arc 0-2, second below 40 under 0 and 1, sizes): OpenSSL's encoder
-  // decides, here rather than at issuance.
-  const ossl::Asn1ObjectPtr obj(OBJ_txt2obj(std::string(s).c_str(), 1));
-  if (!obj)
-    ossl::clear_errors();
-  return obj != nullptr;
-}
-
-std::string join_names(const std::vector<std::string_view>& names) {
-  std::string out;
-  for (auto n : names)
-    out += (out.empty() ? "" : ", ") + std::string(n);
-  return out;
-}
-
-// Entity fields: the spec's vocabulary. Anything else is a typo and an error.
-const std::vector<std::string_view> entity_keys = {"description",
-                                                   "profile",
-                                                   "from",
-                                                   "issuer",
-                                                   "subject",
-                                                   "san",
-                                                   "key",
-                                                   "digest",
-                                                   "serial",
-                                                   "validity",
-                                                   "version",
-                                                   "basic_constraints",
-                                                   "key_usage",
-                                                   "extended_key_usage",
-                                                   "name_constraints",
-                                                   "subject_key_identifier",
-                                                   "authority_key_identifier",
-                                                   "crl_distribution_points",
-                                                   "ocsp_urls",
-                                                   "ca_issuer_urls",
-                                                   "extensions",
-                                                   "defects",
-                                                   "trusted",
-                                                   "revocation",
-                                                   "crl"};
 
 struct RawEntity {
   // field -> (value, pointer where it was written); `from` already merged in.
@@ -218,7 +109,7 @@ public:
         e.fail("expected an entity name of 1 to 64 letters, digits, '_', '-' and '.', not starting "
                "with '.' (it becomes a file name), got \"" +
                name + "\"");
-      e.only_keys(entity_keys);
+      e.only_keys(entity_field_names());
     }
     for (const auto& [name, _] : entities.value().items())
       resolve_raw(name, {});
@@ -248,15 +139,6 @@ private:
           "expected a host name of 1 to 64 characters (letters, digits, '.', '-', '_', '*') such "
           "as localhost, got \"" +
           s + "\"");
-    return s;
-  }
-
-  static std::string parse_digest(const Node& n) {
-    const auto s = n.string();
-    if (s != "sha256" && s != "sha384" && s != "sha512" && s != "sha1" && s != "md5")
-      n.fail(
-          "expected one of sha256, sha384, sha512, sha1, md5, got \"" + s + "\"" +
-          did_you_mean(s, std::vector<std::string>{"sha256", "sha384", "sha512", "sha1", "md5"}));
     return s;
   }
 
@@ -474,217 +356,15 @@ private:
     return p;
   }
 
+  // The entity's own fields over its profile's defaults, in the table's order (later fields see
+  // what earlier ones set: a CRL takes the digest, validity checks against both bounds).
   void apply_overrides(const RawEntity& raw, EntityPlan& p) {
+    const FieldContext context{spec_.now};
+    for (const auto& f : entity_fields())
+      if (f.apply != nullptr)
+        if (auto n = field(raw, f.name))
+          f.apply(*n, p, context);
     auto& c = p.cert;
-    if (auto n = field(raw, "subject")) {
-      c.subject = n->string();
-      check_subject(*n, c.subject);
-    }
-    if (auto n = field(raw, "san")) {
-      c.subject_alt_names = n->strings();
-      for (std::size_t i = 0; i < c.subject_alt_names.size(); ++i)
-        if (auto err = general_name_error(c.subject_alt_names[i], false))
-          n->element(i).fail(
-              "expected a name such as DNS:localhost, IP:127.0.0.1, email:a@example.com or "
-              "URI:https://example.com, got \"" +
-              c.subject_alt_names[i] + "\": " + *err);
-    }
-    if (auto n = field(raw, "digest")) {
-      c.digest = parse_digest(*n);
-      if (p.crl)
-        p.crl->digest = c.digest;
-    }
-    if (auto n = field(raw, "serial")) {
-      c.serial = parse_hex(*n, "a serial number");
-      if (c.serial.size() > 20)
-        n->fail("expected at most 20 bytes (RFC 5280 §4.1.2.2), got " +
-                std::to_string(c.serial.size()));
-      if (std::all_of(c.serial.begin(), c.serial.end(), [](auto b) { return b == 0; }))
-        n->fail("expected a positive serial number, got zero (RFC 5280 §4.1.2.2)");
-      p.serial_given = true;
-    }
-    if (auto n = field(raw, "validity")) {
-      n->only_keys({"not_before", "not_after"});
-      if (n->has("not_before"))
-        c.not_before = parse_time_node(n->child("not_before"), spec_.now);
-      if (n->has("not_after"))
-        c.not_after = parse_time_node(n->child("not_after"), spec_.now);
-      if (c.not_after < c.not_before)
-        n->child(n->has("not_after") ? "not_after" : "not_before")
-            .fail("expected not_after at or after not_before, got not_after " +
-                  format_time(c.not_after) + " before not_before " + format_time(c.not_before) +
-                  (n->has("not_before") && n->has("not_after")
-                       ? ""
-                       : std::string(" (the other one is the ") +
-                             std::string(profile_name(p.profile)) +
-                             " profile's default: set both)"));
-    }
-    if (auto n = field(raw, "version")) {
-      if (!n->value().is_number_integer() || (n->value() != 1 && n->value() != 3))
-        n->fail("expected 1 or 3, got " + n->value().dump() + " (X.509 version 2 is not issued)");
-      c.version = n->value().get<int>();
-    }
-    if (auto n = field(raw, "basic_constraints")) {
-      if (n->value().is_null()) {
-        c.basic_constraints.reset();
-      } else {
-        expect_extension_object(*n, "{\"ca\": true, \"path_len\": 0, \"critical\": true}");
-        n->only_keys({"ca", "path_len", "critical"});
-        BasicConstraints bc;
-        if (!n->has("ca"))
-          n->missing("ca", "true or false");
-        bc.ca = n->child("ca").boolean();
-        if (n->has("path_len"))
-          bc.path_len = static_cast<int>(n->child("path_len").integer(0, 255));
-        if (n->has("critical"))
-          bc.critical = n->child("critical").boolean();
-        c.basic_constraints = bc;
-      }
-    }
-    if (auto n = field(raw, "key_usage")) {
-      if (n->value().is_null()) {
-        c.key_usage.reset();
-      } else {
-        expect_extension_object(*n, "{\"usages\": [\"digitalSignature\"], \"critical\": true}");
-        n->only_keys({"usages", "critical"});
-        KeyUsage ku;
-        if (!n->has("usages"))
-          n->missing("usages", "an array of " + join_names(key_usage_names));
-        ku.usages = n->child("usages").strings();
-        for (std::size_t i = 0; i < ku.usages.size(); ++i)
-          if (std::find(key_usage_names.begin(), key_usage_names.end(), ku.usages[i]) ==
-              key_usage_names.end())
-            n->child("usages").element(i).fail("expected one of " + join_names(key_usage_names) +
-                                               ", got \"" + ku.usages[i] + "\"" +
-                                               did_you_mean(ku.usages[i], key_usage_names));
-        if (ku.usages.empty())
-          n->child("usages").fail(
-              "expected at least one usage (or \"key_usage\": null for no extension)");
-        if (n->has("critical"))
-          ku.critical = n->child("critical").boolean();
-        c.key_usage = ku;
-      }
-    }
-    if (auto n = field(raw, "extended_key_usage")) {
-      if (n->value().is_null()) {
-        c.extended_key_usage.reset();
-      } else {
-        expect_extension_object(*n, "{\"purposes\": [\"serverAuth\"], \"critical\": false}");
-        n->only_keys({"purposes", "critical"});
-        ExtendedKeyUsage eku;
-        if (!n->has("purposes"))
-          n->missing("purposes", "an array of " + join_names(eku_names) + " or dotted OIDs");
-        eku.purposes = n->child("purposes").strings();
-        for (std::size_t i = 0; i < eku.purposes.size(); ++i)
-          if (std::find(eku_names.begin(), eku_names.end(), eku.purposes[i]) == eku_names.end() &&
-              !is_dotted_oid(eku.purposes[i]))
-            n->child("purposes")
-                .element(i)
-                .fail("expected one of " + join_names(eku_names) + " or a dotted OID, got \"" +
-                      eku.purposes[i] + "\"" + did_you_mean(eku.purposes[i], eku_names));
-        if (eku.purposes.empty())
-          n->child("purposes")
-              .fail("expected at least one purpose (or \"extended_key_usage\": null for no "
-                    "extension)");
-        if (n->has("critical"))
-          eku.critical = n->child("critical").boolean();
-        c.extended_key_usage = eku;
-      }
-    }
-    if (auto n = field(raw, "name_constraints")) {
-      n->only_keys({"permitted", "excluded", "critical"});
-      NameConstraints nc;
-      for (auto which : {"permitted", "excluded"}) {
-        if (!n->has(which))
-          continue;
-        auto list = n->child(which).strings();
-        for (std::size_t i = 0; i < list.size(); ++i)
-          if (auto err = general_name_error(list[i], true))
-            n->child(which).element(i).fail("expected a name constraint such as DNS:example.com or "
-                                            "IP:10.0.0.0/8, got \"" +
-                                            list[i] + "\": " + *err);
-        (std::string_view(which) == "permitted" ? nc.permitted : nc.excluded) = list;
-      }
-      if (nc.permitted.empty() && nc.excluded.empty())
-        n->fail("expected \"permitted\" or \"excluded\" names such as [\"DNS:example.com\", "
-                "\"IP:10.0.0.0/8\"]");
-      if (n->has("critical"))
-        nc.critical = n->child("critical").boolean();
-      c.name_constraints = nc;
-    }
-    if (auto n = field(raw, "subject_key_identifier"))
-      c.subject_key_identifier = n->boolean();
-    if (auto n = field(raw, "authority_key_identifier"))
-      c.authority_key_identifier = n->boolean();
-    if (auto n = field(raw, "crl_distribution_points"))
-      c.crl_distribution_points = urls(*n);
-    if (auto n = field(raw, "ocsp_urls"))
-      c.ocsp_urls = urls(*n);
-    if (auto n = field(raw, "ca_issuer_urls"))
-      c.ca_issuer_urls = urls(*n);
-    if (auto n = field(raw, "extensions")) {
-      if (!n->value().is_array())
-        n->fail("expected an array of {oid, critical, der}");
-      for (std::size_t i = 0; i < n->value().size(); ++i) {
-        const Node e = n->element(i);
-        e.only_keys({"oid", "critical", "der"});
-        RawExtension ext;
-        if (!e.has("oid"))
-          e.missing("oid", "a dotted OID such as 1.3.6.1.4.1.99999.1");
-        ext.oid = e.child("oid").string();
-        if (!is_dotted_oid(ext.oid))
-          e.child("oid").fail("expected a dotted OID such as 1.3.6.1.4.1.99999.1, got \"" +
-                              ext.oid + "\"");
-        if (e.has("critical"))
-          ext.critical = e.child("critical").boolean();
-        if (!e.has("der"))
-          e.missing("der", "the extension value as hex DER, such as \"0500\" (NULL)");
-        ext.der = parse_hex(e.child("der"), "the DER value");
-        c.extra_extensions.push_back(std::move(ext));
-      }
-    }
-    if (auto n = field(raw, "trusted")) {
-      p.trusted = n->boolean();
-      if (p.profile != Profile::root)
-        n->fail("expected no \"trusted\" on " + a_profile(p.profile) +
-                " certificate: only a root can be a trust anchor");
-    }
-    if (auto n = field(raw, "revocation")) {
-      n->only_keys({"date", "reason"});
-      Revocation r{spec_.now - std::chrono::days(1), "keyCompromise"};
-      if (n->has("date"))
-        r.date = parse_time_node(n->child("date"), spec_.now);
-      if (n->has("reason")) {
-        r.reason = n->child("reason").string();
-        if (!parse_crl_reason(r.reason))
-          n->child("reason").fail("expected one of " + crl_reason_names() + ", got \"" + r.reason +
-                                  "\"" + did_you_mean(r.reason, split_names(crl_reason_names())));
-      }
-      if (!p.issuer)
-        n->fail("expected no \"revocation\" on a self-signed certificate (there is no issuer CRL "
-                "to list it on)");
-      p.revocation = r;
-    }
-    if (auto n = field(raw, "crl")) {
-      if (!is_ca(p.profile))
-        n->fail("expected no \"crl\" on " + a_profile(p.profile) +
-                " certificate: only CAs (root, intermediate) issue CRLs");
-      n->only_keys({"this_update", "next_update", "number"});
-      if (n->has("this_update"))
-        p.crl->this_update = parse_time_node(n->child("this_update"), spec_.now);
-      if (n->has("next_update"))
-        p.crl->next_update = parse_time_node(n->child("next_update"), spec_.now);
-      if (n->has("number"))
-        p.crl->number = static_cast<std::uint64_t>(n->child("number").integer(0, 1LL << 62));
-      if (p.crl->next_update < p.crl->this_update)
-        n->child(n->has("next_update") ? "next_update" : "this_update")
-            .fail("expected next_update at or after this_update, got next_update " +
-                  format_time(p.crl->next_update) + " before this_update " +
-                  format_time(p.crl->this_update) +
-                  (n->has("this_update") && n->has("next_update")
-                       ? ""
-                       : " (the other one is the default: set both)"));
-    }
     if (c.version == 1) {
       // An X.509 v1 certificate has no extensions at all.
       c.basic_constraints.reset();
@@ -693,15 +373,6 @@ private:
       c.subject_alt_names.clear();
       c.subject_key_identifier = c.authority_key_identifier = false;
     }
-  }
-
-  static std::vector<std::string> urls(const Node& n) {
-    auto list = n.strings();
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (list[i].find("://") == std::string::npos || list[i].find(',') != std::string::npos)
-        n.element(i).fail("expected a URL such as http://crl.example/ca.crl, got \"" + list[i] +
-                          "\"");
-    return list;
   }
 
   void apply_defects(EntityPlan& p) {
@@ -782,51 +453,6 @@ private:
     if (root_.has("defaults") && root_.child("defaults").has("digest"))
       return root_.child("defaults").child("digest");
     return fallback;
-  }
-
-  // A nullable extension field: an object, or null for "no such extension".
-  static void expect_extension_object(const Node& n, std::string_view example) {
-    if (!n.value().is_object())
-      n.fail("expected an object such as " + std::string(example) +
-             ", or null for no extension, got " + json_type_name(n.value()));
-  }
-
-  // subject_error() checks the form and attribute names; OpenSSL's string table adds the sizes
-  // (C is exactly 2 characters, CN at most 64, …), which would otherwise fail only at issuance.
-  static void check_subject(const Node& n, const std::string& subject) {
-    if (auto err = subject_error(subject)) {
-      const std::string expected =
-          "expected the form /O=Org/CN=name (attributes such as C, ST, L, O, OU, CN), got \"" +
-          subject + "\"";
-      n.fail(err->starts_with("expected") ? expected : *err + "; " + expected);
-    }
-    std::vector<std::string> parts(1);
-    for (std::size_t i = 1; i < subject.size(); ++i) {
-      if (subject[i] == '\\' && i + 1 < subject.size())
-        parts.back() += subject[++i];
-      else if (subject[i] == '/')
-        parts.emplace_back();
-      else
-        parts.back() += subject[i];
-    }
-    for (const auto& part : parts) {
-      const auto eq = part.find('=');
-      const std::string attr = part.substr(0, eq), value = part.substr(eq + 1);
-      const long chars = std::count_if(value.begin(), value.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80; // UTF-8: count lead bytes only
-      });
-      long min = 1, max = -1;
-      if (const ASN1_STRING_TABLE* t = ASN1_STRING_TABLE_get(OBJ_txt2nid(attr.c_str()))) {
-        min = std::max(1L, t->minsize);
-        max = t->maxsize;
-      }
-      if (chars < min || (max >= 0 && chars > max))
-        n.fail("expected " + attr + " to have " +
-               (max < 0      ? "a value"
-                : min == max ? std::to_string(min) + " characters"
-                             : std::to_string(min) + " to " + std::to_string(max) + " characters") +
-               ", got \"" + value + "\" (" + std::to_string(chars) + ")");
-    }
   }
 
   Node root_;

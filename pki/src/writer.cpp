@@ -15,15 +15,20 @@
 #include <nlohmann/json.hpp>
 #include <openssl/pkcs12.h>
 
+#include "common/error.hpp"
+#include "common/files.hpp"
 #include "pki/defects.hpp"
 #include "pki/digest.hpp"
-#include "pki/error.hpp"
-#include "pki/files.hpp"
 #include "pki/ossl.hpp"
 #include "pki/random.hpp"
 #include "pki/version.hpp"
 
 namespace pki {
+using common::private_mode;
+using common::public_mode;
+using common::replace_directory;
+using common::TempDir;
+using common::write_new_file;
 namespace {
 
 namespace fs = std::filesystem;

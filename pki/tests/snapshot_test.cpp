@@ -10,7 +10,7 @@
 
 #include <set>
 
-#include "pki/error.hpp"
+#include "common/error.hpp"
 #include "pki/snapshot.hpp"
 #include "pki_fixture.hpp"
 

@@ -15,8 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.hpp"
 #include "pki/defects.hpp"
-#include "pki/error.hpp"
 #include "support.hpp"
 
 namespace {

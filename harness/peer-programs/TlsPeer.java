@@ -427,7 +427,7 @@ public final class TlsPeer {
   }
 
   // shutdownOutput() sends a bare close_notify (a plain close() in TLS 1.3 sends user_canceled
-  // first, which gnutls-cli reports as an error: PEERS.md trap 9); then wait (bounded) for the
+  // first, which gnutls-cli reports as an error: docs/peers.md#jsse-user_canceled-before-close_notify); then wait (bounded) for the
   // peer's close_notify so close() has nothing left to cancel.
   private static void close(SSLSocket conn) {
     try {
@@ -518,7 +518,7 @@ public final class TlsPeer {
     final SSLParameters params = conn.getSSLParameters();
     params.setProtocols(protocols());
     if (!noVerify) {
-      // A raw SSLSocket checks no hostname unless told to (PEERS.md trap 14).
+      // A raw SSLSocket checks no hostname unless told to (docs/peers.md#java-sslsocket-checks-no-hostname).
       params.setEndpointIdentificationAlgorithm("HTTPS");
     }
     if (!serverName.isEmpty() && !Character.isDigit(serverName.charAt(0)) && !serverName.contains(":"))
@@ -534,7 +534,7 @@ public final class TlsPeer {
     say.line("HANDSHAKE " + conn.getSession().getProtocol());
     say.line("PEER " + (noVerify ? "unverified" : subject(conn)));
     // The request goes after the handshake and the response is read to its end: a TLS 1.3 server
-    // rejects a client certificate after the client's handshake has finished (PEERS.md trap 5).
+    // rejects a client certificate after the client's handshake has finished (docs/peers.md#tls13-client-cert-rejection-after-handshake).
     final ByteArrayOutputStream response = new ByteArrayOutputStream();
     try {
       final OutputStream out = conn.getOutputStream();

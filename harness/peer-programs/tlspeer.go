@@ -233,7 +233,7 @@ func handle(o out, cfg *tls.Config, raw net.Conn) int {
 		report("write", err)
 		return 1
 	}
-	// CloseWrite sends close_notify (PEERS.md trap 9).
+	// CloseWrite sends close_notify (docs/peers.md#missing-close_notify).
 	_ = conn.CloseWrite()
 	say("COMPLETED client=%s", who)
 	return 0
@@ -260,7 +260,7 @@ func connect(cfg *tls.Config, port int, echo bool) int {
 		say("PEER %s", subject(state))
 	}
 	// The request goes after the handshake and the response is read to its end: a TLS 1.3 server
-	// rejects a client certificate after the client's handshake has finished (PEERS.md trap 5).
+	// rejects a client certificate after the client's handshake has finished (docs/peers.md#tls13-client-cert-rejection-after-handshake).
 	if _, err := io.WriteString(conn, request); err != nil {
 		report("write", err)
 		return 1
@@ -296,7 +296,7 @@ func readEcho(conn *tls.Conn) int {
 			return 1
 		}
 	}
-	// CloseWrite sends close_notify (PEERS.md trap 9).
+	// CloseWrite sends close_notify (docs/peers.md#missing-close_notify).
 	_ = conn.CloseWrite()
 	say("COMPLETED")
 	os.Stdout.Write(response)

@@ -101,7 +101,7 @@ function serve(args) {
 function handle(args, context, raw, out, exit) {
   // A net.Server with our own TLSSocket rather than tls.createServer: the latter destroys a
   // connection whose client certificate failed verification without telling why; here the same
-  // thing happens (closed after the handshake, no alert: PEERS.md trap 7), and the reason is printed.
+  // thing happens (closed after the handshake, no alert: docs/peers.md#node-closes-without-an-alert), and the reason is printed.
   const socket = new tls.TLSSocket(raw, {
     isServer: true, secureContext: context,
     requestCert: args.clientAuth !== 'none',
@@ -128,7 +128,7 @@ function handle(args, context, raw, out, exit) {
       data += chunk;
       if (!answered && /\r?\n\r?\n/.test(data)) {
         answered = true;
-        // end() sends close_notify before the FIN (PEERS.md trap 9).
+        // end() sends close_notify before the FIN (docs/peers.md#missing-close_notify).
         socket.end(`HTTP/1.0 200 OK\r\n\r\ntlsmatrix-ok client=${who}\n`, () => {
           out(`COMPLETED client=${who}`);
           exit(0);
@@ -161,7 +161,7 @@ function connect(args) {
     say(`HANDSHAKE ${socket.getProtocol()}`);
     say(`PEER ${args.noVerify ? 'unverified' : subject(socket)}`);
     // The request goes after the handshake and the response is read to its end: a TLS 1.3 server
-    // rejects a client certificate after the client's handshake has finished (PEERS.md trap 5).
+    // rejects a client certificate after the client's handshake has finished (docs/peers.md#tls13-client-cert-rejection-after-handshake).
     socket.write(REQUEST);
   });
   keylog(args, socket);

@@ -92,7 +92,7 @@ def context(args, server):
 
 
 def close(conn):
-    # unwrap() sends close_notify: without it OpenSSL peers report an unexpected EOF (PEERS.md trap 9).
+    # unwrap() sends close_notify: without it OpenSSL peers report an unexpected EOF (docs/peers.md#missing-close_notify).
     try:
         conn.unwrap()
     except (OSError, ValueError):
@@ -175,7 +175,7 @@ def connect(args):
     say("HANDSHAKE", conn.version())
     say("PEER", subject(conn) if not args.no_verify else "unverified")
     # The request goes after the handshake and the response is read to its end: a TLS 1.3 server
-    # rejects a client certificate after the client's handshake has finished (PEERS.md trap 5).
+    # rejects a client certificate after the client's handshake has finished (docs/peers.md#tls13-client-cert-rejection-after-handshake).
     try:
         conn.sendall(REQUEST)
         response = b""

@@ -119,7 +119,7 @@ TEST(Faults, CtrlCSavesFinishedCasesAndLeavesNoProcess) {
 }
 
 TEST(Faults, BusyPortIsRetriedOnAnotherPort) {
-  // s_server reports a taken port and exits 0 (PEERS.md trap 4). This fixture does exactly that
+  // s_server reports a taken port and exits 0 (docs/peers.md#s_server-busy-port-exits-0). This fixture does exactly that
   // on its first start and becomes ready on the second (listening on its port: a marker alone is
   // no readiness); the harness must retry, not give up.
   ScratchDir dir;

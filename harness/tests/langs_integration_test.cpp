@@ -12,7 +12,7 @@ using namespace peer_matrix;
 // Both sides of a case as the program printed them: the contract's lines must reach the verdict.
 void check_contract(const json& results, const std::string& peer) {
   // TLS 1.3: the client's handshake succeeds and the server's rejection shows only on the read
-  // (PEERS.md trap 5) — the program must have read, and said in which phase it failed.
+  // (docs/peers.md#tls13-client-cert-rejection-after-handshake) — the program must have read, and said in which phase it failed.
   const json* late = find_case(results, "client-expired/1.3/" + peer + "->local");
   ASSERT_NE(late, nullptr);
   const json& client = late->at("observation").at("client");
@@ -28,7 +28,7 @@ void check_contract(const json& results, const std::string& peer) {
 }
 
 // The seed scenarios with static RSA key exchange (17, 18) need rsa_kx, which these stacks refuse
-// by default (PEERS.md trap 15): not applicable in both directions.
+// by default (docs/peers.md#static-rsa-key-exchange): not applicable in both directions.
 #define NO_RSA_KX(peer)                                                                            \
   {"one-way-rsa-kx", "1.2", peer, "local", "not_applicable", "", "", "", "no rsa_kx"},             \
       {"one-way-rsa-kx", "1.2", "local", peer, "not_applicable", "", "", "", "no rsa_kx"},         \
@@ -58,14 +58,14 @@ TEST_F(PythonPeer, ProgramFollowsTheContract) {
   check_contract(run_->results(), "python");
 }
 
-// Node's tls closes a connection it refuses without an alert, as client and as server (PEERS.md
-// trap 7): our OpenSSL endpoint then sees an unexpected EOF, and the only alert of the exchange is
+// Node's tls closes a connection it refuses without an alert, as client and as server (docs/peers.md
+// #node-closes-without-an-alert): our OpenSSL endpoint then sees an unexpected EOF, and the only alert of the exchange is
 // the decode_error OpenSSL 3 records for that EOF (its side, its own doing). Right reason, and the
 // stack's real alert behaviour: graded wrong_reason.
 #define NODE_NO_ALERT(scenario, client, server, from)                                              \
   {                                                                                                \
     scenario, "1.3", client, server, "wrong_reason", "", "decode_error", from,                     \
-        "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"          \
+        "Node closes without an alert (docs/peers.md#node-closes-without-an-alert); OpenSSL records decode_error for the EOF"          \
   }
 // TLS 1.2: Node's client even completes the handshake (ClientKeyExchange … Finished) with a server
 // it does not trust and only then closes: the wire deviates from the scenario's flow.
@@ -77,14 +77,14 @@ TEST_F(PythonPeer, ProgramFollowsTheContract) {
 #define NODE_NO_ALERT_12(scenario, client, server, from)                                           \
   {                                                                                                \
     scenario, "1.2", client, server, "wrong_reason", "", "decode_error", from,                     \
-        "Node closes without an alert (trap 7); OpenSSL records decode_error for the EOF"          \
+        "Node closes without an alert (docs/peers.md#node-closes-without-an-alert); OpenSSL records decode_error for the EOF"          \
   }
 // TLS 1.3: our client has finished its handshake and sent its request when the Node server closes;
 // it reads either the EOF (decode_error recorded, as above) or a reset (no alert at all: pass).
 #define NODE_CLOSE_RACE_13(scenario)                                                               \
   {                                                                                                \
     scenario, "1.3", "local", "node", "wrong_reason", "", "decode_error", "client",                \
-        "Node closes without an alert (trap 7); our client reads the EOF or a reset", true         \
+        "Node closes without an alert (docs/peers.md#node-closes-without-an-alert); our client reads the EOF or a reset", true         \
   }
 const KnownDifference node_differences[] = {
     NODE_NO_ALERT("server-untrusted-root", "node", "local", "server"),
@@ -139,7 +139,7 @@ TEST_F(NodePeer, ProgramFollowsTheContract) {
 }
 
 // Go withholds a client certificate whose issuer is not among the server's CertificateRequest CAs
-// (PEERS.md trap 6): "untrusted client certificate" becomes "no client certificate" on the wire.
+// (docs/peers.md#client-withholds-certificate-not-in-ca-list): "untrusted client certificate" becomes "no client certificate" on the wire.
 const KnownDifference go_differences[] = {
     NO_RSA_KX("go"),
     {"client-untrusted-root", "1.2", "go", "local", "wrong_reason", "no_client_cert",
@@ -175,7 +175,7 @@ TEST_F(GoPeer, ProgramFollowsTheContract) {
 }
 
 // Java, like Go, withholds a client certificate whose issuer is not among the server's
-// CertificateRequest CAs (PEERS.md trap 6). Hand-checked on the wire: no Certificate content from
+// CertificateRequest CAs (docs/peers.md#client-withholds-certificate-not-in-ca-list). Hand-checked on the wire: no Certificate content from
 // the client, our server's alert handshake_failure (1.2) / certificate_required (1.3).
 const KnownDifference java_differences[] = {
     {"client-untrusted-root", "1.2", "java", "local", "wrong_reason", "no_client_cert",
@@ -208,7 +208,7 @@ TEST_F(JavaPeer, ProgramFollowsTheContract) {
 }
 
 TEST_F(JavaPeer, ChecksTheHostnameAndRevocation) {
-  // Endpoint identification is on (PEERS.md trap 14) and PKIX checks the CRLs: both are Java's
+  // Endpoint identification is on (docs/peers.md#java-sslsocket-checks-no-hostname) and PKIX checks the CRLs: both are Java's
   // own verdicts, not our server's.
   const json* name = find_case(run_->results(), "server-hostname-mismatch/1.3/java->local");
   ASSERT_NE(name, nullptr);

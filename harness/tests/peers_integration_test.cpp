@@ -30,7 +30,7 @@ const KnownDifference gnutls_differences[] = {
 
 const KnownDifference nss_differences[] = {
     {"server-not-yet-valid", "", "nss", "local", "wrong_reason", "expired", "certificate_expired",
-     "client", "NSS reports a not-yet-valid certificate as expired (PEERS.md trap 10)"},
+     "client", "NSS reports a not-yet-valid certificate as expired (docs/peers.md#nss-not-yet-valid-is-expired)"},
     {"server-self-signed", "", "nss", "local", "wrong_reason", "invalid_ca", "bad_certificate",
      "client",
      "NSS takes a self-signed leaf for its own issuer, a CA that is not one "
@@ -112,7 +112,7 @@ TEST_F(NssPeer, OurServerConfirmsWhatTheNssClientDid) {
 
 TEST_F(NssPeer, OneDatabasePerIdentityBuiltOncePerRun) {
   // Every server case with the same certificate and trust shares one database; the databases
-  // hold one identity each (PEERS.md trap 10).
+  // hold one identity each (docs/peers.md#nss-one-identity-per-database).
   const json& r = run_->results();
   ASSERT_FALSE(r.is_null());
   const fs::path inputs = fs::path(r.at("cases").at(0).at("logs").at("dir").get<std::string>())
@@ -271,7 +271,7 @@ TEST_F(BotanPeer, EchoServerClientsCompleteLongBeforeTheDeadline) {
 }
 
 TEST_F(BotanPeer, ServerSendsTheIntermediateFromItsChainFile) {
-  // PEERS.md trap 3, checked on the wire (the relay's decoded Certificate message): the one file
+  // docs/peers.md#s_server-sends-only-the-leaf, checked on the wire (the relay's decoded Certificate message): the one file
   // tls_server takes carries the leaf and the intermediate, and both go out — or only the leaf
   // when the scenario's chain is leaf_only.
   const json* full = find_case(run_->results(), "one-way/1.2/openssl->botan");
@@ -283,7 +283,7 @@ TEST_F(BotanPeer, ServerSendsTheIntermediateFromItsChainFile) {
   EXPECT_EQ(leaf->at("trace_summary").at("server_certificates"), json({"localhost"}));
 }
 
-// curl: client only; its verdict from its error text and alerts, not its exit code (trap 12).
+// curl: client only; its verdict from its error text and alerts, not its exit code (docs/peers.md#curl-exit-codes-are-ambiguous).
 class CurlPeer : public ::testing::Test {
 protected:
   static void SetUpTestSuite() { run_ = new PeerRun("curl"); }
@@ -310,7 +310,7 @@ TEST_F(CurlPeer, DefaultSuitePassesInBothVersions) {
 }
 
 TEST_F(CurlPeer, ServerRefusalIsNotTakenForCurlsOwnVerdict) {
-  // Exit 60 in TLS 1.2 is also "the server refused my expired certificate" (trap 12).
+  // Exit 60 in TLS 1.2 is also "the server refused my expired certificate" (docs/peers.md#curl-exit-codes-are-ambiguous).
   const json* c = find_case(run_->results(), "client-expired/1.2/curl->local");
   ASSERT_NE(c, nullptr);
   const json& client = c->at("observation").at("client");

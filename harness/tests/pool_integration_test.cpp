@@ -52,7 +52,7 @@ json run_matrix(const std::vector<std::string>& extra, const fs::path& out,
 }
 
 // What must not change when the server process is shared: the verdict and how each side saw it.
-// Except one race that is TLS's, not ours (PEERS.md trap 5): when a TLS 1.3 server rejects the
+// Except one race that is TLS's, not ours (docs/peers.md#tls13-client-cert-rejection-after-handshake): when a TLS 1.3 server rejects the
 // client's certificate, the client has finished its handshake and sent its request, and reads
 // either the server's alert or a reset that overtook it — in either mode, from run to run. There
 // the client's view and the alert it reports are left out; the server's view still counts.
@@ -102,7 +102,7 @@ std::vector<std::string> processes_mentioning(const std::string& needle) {
 }
 
 // Go's crypto/tls decides every default case the same way each time (Python and Node have TLS 1.3
-// races, PEERS.md traps 5 and 7, in both modes alike), so any difference here is pooling's doing.
+// races, docs/peers.md#tls13-client-cert-rejection-after-handshake and #node-closes-without-an-alert, in both modes alike), so any difference here is pooling's doing.
 TEST(PooledServers, DefaultSuiteGivesTheSameResultsAsOneServerPerCase) {
   if (auto why = unavailable("go"))
     GTEST_SKIP() << "go is not available: " << *why;

@@ -1,7 +1,7 @@
 // Sharding, merging, repeats and the sanity gate end to end with the real binary and real peers
 // (our endpoints and the openssl CLI): three shards merged must equal one unsharded run; merge
-// must refuse runs that do not belong together; a deliberately broken openssl definition (PEERS.md
-// trap 1: verification only advisory) must be caught by the gate.
+// must refuse runs that do not belong together; a deliberately broken openssl definition (docs/peers.md
+// #advisory-verification: verification only advisory) must be caught by the gate.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -196,7 +196,7 @@ TEST_F(ShardMerge, TheRealOpensslPassesTheSanityGate) {
         << w.at("sanity").at("peers").at("openssl").at(role).dump(2);
 }
 
-// An openssl definition written without knowing trap 1: no -verify_return_error, and nothing that
+// An openssl definition written without knowing docs/peers.md#advisory-verification: no -verify_return_error, and nothing that
 // reads s_client's advisory "verify error" lines. It accepts an untrusted server (and client).
 class SanityGate : public ::testing::Test {
 protected:

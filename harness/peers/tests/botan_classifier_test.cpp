@@ -1,7 +1,7 @@
 // The Botan adapter's classification (harness/peers/botan.json), fed with real botan tls_client and
 // tls_server outputs captured by tests/data/capture-botan.sh (the default suite between botan and
-// our endpoints, TLS 1.2). tls_client exits 0 whatever it thinks of the certificate (PEERS.md trap
-// 11): these tests check that its status line, not its exit code, decides. tls_server verifies
+// our endpoints, TLS 1.2). tls_client exits 0 whatever it thinks of the certificate (docs/peers.md
+// #botan-tls_client-never-refuses): these tests check that its status line, not its exit code, decides. tls_server verifies
 // nothing: it reports the client's alert, and an echo client's close_notify is the normal end.
 #include <gtest/gtest.h>
 
@@ -35,7 +35,7 @@ class BotanRejections : public ::testing::TestWithParam<Expected> {};
 TEST_P(BotanRejections, StatusLineDecidesNotTheExitCode) {
   const auto& e = GetParam();
   const auto o = observe(e.name);
-  EXPECT_EQ(o.exit_code, 0) << "trap 11: tls_client exits 0 on a refused certificate";
+  EXPECT_EQ(o.exit_code, 0) << "docs/peers.md#botan-tls_client-never-refuses: tls_client exits 0 on a refused certificate";
   EXPECT_EQ(o.outcome, Outcome::rejected) << o.error_text;
   EXPECT_EQ(o.reason, e.reason) << o.error_text;
   EXPECT_NE(o.error_text.find("Certificate validation status: "), std::string::npos);

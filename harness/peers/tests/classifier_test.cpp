@@ -93,7 +93,7 @@ TEST(OpensslClassifier, CompletedCasesOnBothSides) {
 }
 
 TEST(OpensslClassifier, Tls13ClientLearnsOfItsRejectionOnFirstRead) {
-  // PEERS.md trap 5: the TLS 1.3 client finished its handshake before the server judged it.
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its handshake before the server judged it.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);
   EXPECT_EQ(c13.phase, Phase::first_read);

@@ -1,6 +1,6 @@
 // The curl adapter's classification (harness/peers/curl.json), fed with real curl outputs
 // captured by tests/data/capture-curl.sh (the default suite against our server, TLS 1.2 and 1.3).
-// curl's exit codes are ambiguous (PEERS.md trap 12): its error text and --verbose alert lines
+// curl's exit codes are ambiguous (docs/peers.md#curl-exit-codes-are-ambiguous): its error text and --verbose alert lines
 // decide.
 #include <gtest/gtest.h>
 
@@ -67,7 +67,7 @@ TEST_P(CurlRefusedByServer, AnErrorWithTheAlertNotAVerification) {
   const auto o = observe(e.name, tls);
   EXPECT_EQ(o.outcome, Outcome::error) << o.error_text;
   EXPECT_EQ(first_fatal_alert(o, false), e.alert) << o.error_text;
-  // TLS 1.3: the refusal arrives on the read after curl's handshake (trap 5), exit 56.
+  // TLS 1.3: the refusal arrives on the read after curl's handshake (docs/peers.md#tls13-client-cert-rejection-after-handshake), exit 56.
   if (std::string(tls) == "1.3") {
     EXPECT_EQ(o.phase, Phase::first_read);
     EXPECT_EQ(o.exit_code, 56);

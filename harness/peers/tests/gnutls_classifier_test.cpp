@@ -90,7 +90,7 @@ TEST(GnutlsClassifier, MissingClientCertificateIsTheServersRejection) {
   EXPECT_EQ(s13.outcome, Outcome::rejected) << s13.error_text;
   EXPECT_EQ(s13.reason, "no_client_cert");
   EXPECT_EQ(first_alert(s13, true), "certificate_required");
-  // PEERS.md trap 5: the TLS 1.3 client finished its handshake before the server judged it;
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its handshake before the server judged it;
   // gnutls-cli reads after sending, so the rejection reaches it.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);

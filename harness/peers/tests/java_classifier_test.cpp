@@ -39,7 +39,7 @@ TEST_P(JavaRejections, RejectingSideReasonAndAlertHeard) {
   const auto other = observe(e.name, tls, other_side);
   EXPECT_EQ(other.outcome, Outcome::error) << other.error_text;
   // A Java server facing our TLS 1.3 client's refusal reads a plaintext alert as a broken record
-  // (OpenSSL 3.0 sends it unencrypted: PEERS.md trap 8) and can name no alert.
+  // (OpenSSL 3.0 sends it unencrypted: docs/peers.md#openssl-tls13-plaintext-alert) and can name no alert.
   const bool plaintext_alert = e.rejecting == Side::client && std::string(tls) == "1.3";
   EXPECT_EQ(first_fatal_alert(other, false), plaintext_alert ? "" : e.heard) << other.error_text;
   if (plaintext_alert) {
@@ -77,7 +77,7 @@ TEST(JavaClassifier, MissingClientCertificateIsTheServersRejection) {
     EXPECT_EQ(server.outcome, Outcome::rejected) << server.error_text;
     EXPECT_EQ(server.reason, "no_client_cert");
   }
-  // PEERS.md trap 5: in TLS 1.3 the Java client learns of it only on its read after the request.
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: in TLS 1.3 the Java client learns of it only on its read after the request.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);
   EXPECT_EQ(c13.phase, Phase::first_read);
@@ -88,7 +88,7 @@ TEST(JavaClassifier, MissingClientCertificateIsTheServersRejection) {
 }
 
 TEST(JavaClassifier, ClientWithholdsACertificateTheServerDoesNotAskFor) {
-  // PEERS.md trap 6: the client certificate of an untrusted root is not sent, so our server
+  // docs/peers.md#client-withholds-certificate-not-in-ca-list: the client certificate of an untrusted root is not sent, so our server
   // reports a missing certificate, and Java's client hears of that.
   const auto c12 = observe("client-untrusted-root", "1.2", Side::client);
   EXPECT_EQ(first_fatal_alert(c12, false), "handshake_failure");

@@ -51,7 +51,7 @@ TEST_P(NssRejections, RejectingSideReasonAndAlert) {
 
 const Expected rejections[] = {
     {"server-expired", Side::client, "expired", "certificate_expired"},
-    // NSS reports a certificate that is not yet valid as expired (PEERS.md trap 10), and says so
+    // NSS reports a certificate that is not yet valid as expired (docs/peers.md#nss-not-yet-valid-is-expired), and says so
     // in the alert too: a known difference, recorded as observed.
     {"server-not-yet-valid", Side::client, "expired", "certificate_expired"},
     {"server-untrusted-root", Side::client, "unknown_ca", "unknown_ca"},
@@ -83,7 +83,7 @@ TEST(NssClassifier, MissingClientCertificateIsTheServersRejection) {
   EXPECT_EQ(c12.outcome, Outcome::error);
   EXPECT_EQ(c12.phase, Phase::handshake);
   EXPECT_EQ(received_alert(c12), "bad_certificate"); // NSS's TLS 1.2 answer
-  // PEERS.md trap 5: the TLS 1.3 client finished its handshake before the server judged it;
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its handshake before the server judged it;
   // tstclnt reads after sending, so the rejection reaches it.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);

@@ -41,7 +41,7 @@ using harness::Readiness;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-const char* const debian_python = "/usr/bin/python3"; // not the pyenv shim on PATH (PEERS.md)
+const char* const debian_python = "/usr/bin/python3"; // not the pyenv shim on PATH (docs/peers.md#python3-on-path-may-be-a-shim)
 
 ProcessSpec sh(const std::string& script, std::vector<std::string> args = {}) {
   ProcessSpec spec;
@@ -512,7 +512,7 @@ TEST(Process, OpensslServerReadyByPortServesItsOneConnection) {
                  "-naccept", "1",
                  "-cert",    (dir / "cert.pem").string(),
                  "-key",     (dir / "key.pem").string()};
-  server.keep_stdin_open = true; // s_server quits at stdin EOF (PEERS.md, trap 4)
+  server.keep_stdin_open = true; // s_server quits at stdin EOF (docs/peers.md#s_server-exits-at-stdin-eof)
   EventLoop loop;
   Process s(loop, server);
   ASSERT_TRUE(s.wait_ready(port_ready(port))) << s.err_so_far();

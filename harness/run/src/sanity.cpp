@@ -1,4 +1,4 @@
-// The per-peer sanity gate (PEERS.md trap 1: a CLI whose verification is only advisory must not
+// The per-peer sanity gate (docs/peers.md#advisory-verification: a CLI whose verification is only advisory must not
 // produce a column of results that look like a stack's behaviour).
 #include "harness/run/sanity.hpp"
 
@@ -32,9 +32,9 @@ TlsVersion gate_version(const Scenario& s, const Peer& p) {
 }
 
 // The gate asks whether the adapter accepts and rejects, not why: a rejection for another reason or
-// with another alert (wrong_reason) is a difference between stacks (PEERS.md trap 7), which the
+// with another alert (wrong_reason) is a difference between stacks (docs/peers.md#same-fault-different-alerts), which the
 // matrix is there to show. Likewise a case whose outcome was right but whose wire flow was not
-// (Botan's tls_client reports its refusal and carries on, trap 11; Node's TLS 1.2 client finishes
+// (Botan's tls_client reports its refusal and carries on, docs/peers.md#botan-tls_client-never-refuses; Node's TLS 1.2 client finishes
 // the handshake before it refuses): the adapter works, the stack differs.
 bool gate_passed(const Verdict& v) {
   const Grade g = v.outcome_grade == Grade::invalid ? v.grade : v.outcome_grade;

@@ -3,7 +3,7 @@
 # with the flags harness/peers/gnutls.json gives them.
 # Usage: capture-gnutls.sh PKI_DIR   (a PKI from `tlsmatrix pki generate`)
 # Each case writes <name>.<tls>.{client,server}.{out,err,exit}. gnutls-serv listens on every address
-# and has no loopback-only option (PEERS.md trap 13): it runs only for its case, on a free port.
+# and has no loopback-only option (docs/peers.md#servers-that-listen-on-every-address): it runs only for its case, on a free port.
 set -euo pipefail
 pki=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")/gnutls" && pwd)

@@ -3,7 +3,7 @@
 # flags and certificate databases harness/peers/nss.json gives them.
 # Usage: capture-nss.sh PKI_DIR   (a PKI from `tlsmatrix pki generate`)
 # Each case writes <name>.<tls>.{client,server}.{out,err,exit}. selfserv listens on every address
-# and has no loopback-only option (PEERS.md trap 13): it runs only for its case, on a free port.
+# and has no loopback-only option (docs/peers.md#servers-that-listen-on-every-address): it runs only for its case, on a free port.
 set -euo pipefail
 pki=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")/nss" && pwd)
@@ -22,7 +22,7 @@ await() { # regex file...
   return 1
 }
 
-# One database per identity (PEERS.md trap 10), as nss.json's prepare steps build it.
+# One database per identity (docs/peers.md#nss-one-identity-per-database), as nss.json's prepare steps build it.
 db() { # identity(-|name) trust-flags(-|flags) [crl] -> prints the directory
   local id=$1 flags=$2 crl=${3:-}
   local d="$tmp/db-$id-${flags//,/}-$crl"

@@ -192,7 +192,7 @@ void TraceDecoder::Impl::record(Stream& s, microseconds t, ByteView rec) {
   }
   // TLS 1.3 protected records all have the outer type application_data (RFC 8446 §5.2); the
   // other types stay plaintext: ChangeCipherSpec for middlebox compatibility (§D.4), and alerts
-  // some stacks send unprotected (OpenSSL 3.0 as a client, see PEERS.md trap 8).
+  // some stacks send unprotected (OpenSSL 3.0 as a client, see docs/peers.md#openssl-tls13-plaintext-alert).
   if (s.epoch13 > 0 && type == ct_application_data) {
     open13(s, rc, rec);
     return;

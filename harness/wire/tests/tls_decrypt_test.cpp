@@ -667,7 +667,7 @@ public:
       pid_ = -1;
       throw std::runtime_error("cannot start openssl s_server");
     }
-    // The ready marker, with a deadline (PEERS.md: s_server's exit code says nothing).
+    // The ready marker, with a deadline (docs/peers.md#s_server-busy-port-exits-0: s_server's exit code says nothing).
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (port_ == 0 && std::chrono::steady_clock::now() < deadline) {
       pollfd p{out_fd_, POLLIN, 0};
@@ -946,8 +946,8 @@ TEST_F(RealTraffic, OpensslServerWithItsOwnKeyLog) {
   for (const bool tls13 : {false, true}) {
     SCOPED_TRACE(tls13 ? "TLS 1.3" : "TLS 1.2");
     const auto keylog_file = scratch_ / (tls13 ? "s_server13.keys" : "s_server12.keys");
-    // 2-way: s_server requires and verifies a client certificate (PEERS.md trap 1), sends its
-    // intermediate with -cert_chain (trap 3) and answers with a status page (-www, trap 4).
+    // 2-way: s_server requires and verifies a client certificate (docs/peers.md#advisory-verification), sends its
+    // intermediate with -cert_chain (docs/peers.md#s_server-sends-only-the-leaf) and answers with a status page (-www, docs/peers.md#s_server-exits-at-stdin-eof).
     std::vector<std::string> args = {tls13 ? "-tls1_3" : "-tls1_2",
                                      "-cert",
                                      pki().file("server_rsa", "cert").string(),

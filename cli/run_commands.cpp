@@ -412,7 +412,8 @@ int run(const RunArgs& a) {
                 << harness::to_string(check.role)
                 << " is broken, its cases are adapter_broken: " << check.why << "\n";
   if (!a.quiet)
-    std::cout << harness::render_divergence(results_doc) << harness::render_conflicts(results_doc);
+    std::cout << harness::render_divergence(results_doc) << harness::render_conflicts(results_doc)
+              << harness::render_unmapped(results_doc);
   // The baseline holds cells this run did not try (--scenarios, --filter, --peers, --tls): not
   // changes.
   const auto chosen_peers = split(a.peers);

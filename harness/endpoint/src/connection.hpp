@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -151,7 +152,7 @@ public:
       obs_.outcome = Outcome::timeout;
       return;
     }
-    classify(ssl, errors.no_client_cert);
+    classify(ssl, errors, step);
   }
 
   void completed(const std::string& peer_identity) {
@@ -159,6 +160,7 @@ public:
     obs_.resource = true; // server: the response was sent; client: it (or the echo) came back
     obs_.phase = Phase::done;
     obs_.reason.clear();
+    obs_.reason_source = ReasonSource::none;
     if (side_ == Side::server)
       obs_.peer_identity = peer_identity;
   }
@@ -169,6 +171,7 @@ public:
     obs_.outcome = Outcome::error;
     obs_.phase = phase;
     obs_.reason = "unmapped";
+    obs_.reason_source = ReasonSource::none;
     note(text);
   }
 
@@ -196,12 +199,14 @@ public:
   }
 
 private:
-  void classify(SSL* ssl, bool no_client_cert) {
+  void classify(SSL* ssl, const tls::DrainedErrors& errors, const Step& step) {
     if (verifies_peer_ && log_.verify_error && *log_.verify_error != X509_V_OK) {
       const int code = *log_.verify_error;
       obs_.outcome = Outcome::rejected;
       obs_.verify_error = code;
       obs_.reason = std::string(reason_for_verify_error(code));
+      obs_.reason_source =
+          obs_.reason == "unmapped" ? ReasonSource::none : ReasonSource::verify_error;
       note("verify error " + std::to_string(code) + " (" + X509_verify_cert_error_string(code) +
            ") at depth " + std::to_string(log_.verify_depth) + ": " + log_.verify_subject);
       // The callback saw the first error; OpenSSL's verdict should be that same one.
@@ -211,9 +216,10 @@ private:
              X509_verify_cert_error_string(result) + ")");
       return;
     }
-    if (no_client_cert) {
+    if (errors.no_client_cert) {
       obs_.outcome = Outcome::rejected;
       obs_.reason = "no_client_cert";
+      obs_.reason_source = ReasonSource::output;
       obs_.peer_identity = "anonymous";
       return;
     }
@@ -223,12 +229,23 @@ private:
                      [](const AlertEvent& a) { return a.fatal && a.description != 0; });
     if (first != log_.alerts.end() && !first->sent) {
       obs_.outcome = Outcome::error;
-      obs_.reason = std::string(reason_for_alert(first->description));
+      obs_.reason = reason_for_alert(first->description);
+      obs_.reason_source = ReasonSource::peer_alert;
     } else if (first != log_.alerts.end() && first->description != 80 /* internal_error: ours */) {
       // This side refused the peer for a reason other than certificate verification: no shared
       // version or cipher, a malformed message, …
       obs_.outcome = Outcome::rejected;
-      obs_.reason = std::string(reason_for_alert(first->description));
+      obs_.reason = reason_for_alert(first->description);
+      obs_.reason_source = ReasonSource::alert;
+    } else if (errors.unexpected_eof || step.ssl_error == SSL_ERROR_ZERO_RETURN ||
+               (step.ssl_error == SSL_ERROR_SYSCALL && step.sys_errno == 0)) {
+      obs_.outcome = Outcome::error; // the peer closed without an alert
+      obs_.reason = "peer_closed";
+      obs_.reason_source = ReasonSource::transport;
+    } else if (step.ssl_error == SSL_ERROR_SYSCALL && step.sys_errno == ECONNRESET) {
+      obs_.outcome = Outcome::error;
+      obs_.reason = "reset";
+      obs_.reason_source = ReasonSource::transport;
     } else {
       obs_.outcome = Outcome::error;
       obs_.reason = "unmapped";

@@ -25,7 +25,29 @@ std::string_view preview_text(const TraceEvent& e) {
   return d;
 }
 
-// The first fatal alert `side` sent: on the wire (plaintext or decrypted), else by its own record.
+// The first fatal alert of the connection and who sent it: the wire when there is one (plaintext or
+// decrypted), else the sides' own records (the client's first, as it cannot tell order).
+struct FirstAlert {
+  Side from = Side::invalid;
+  int description = 0;
+};
+std::optional<FirstAlert> first_fatal_alert(const SideObservation& client,
+                                            const SideObservation& server,
+                                            const std::vector<TraceEvent>* trace) {
+  if (trace != nullptr)
+    for (const auto& e : *trace)
+      if (e.kind == EventKind::alert && e.alert_level == 2 && e.alert_description &&
+          *e.alert_description != 0)
+        return FirstAlert{e.direction == Direction::client_to_server ? Side::client : Side::server,
+                          *e.alert_description};
+  for (auto [o, side] : {std::pair{&client, Side::client}, std::pair{&server, Side::server}})
+    for (const auto& a : o->alerts)
+      if (a.sent && a.fatal && a.description != 0)
+        return FirstAlert{side, a.description};
+  return std::nullopt;
+}
+
+// The first fatal alert `side` sent: on the wire, else by its own record.
 std::optional<int> fatal_alert_sent(const SideObservation& o, Side side,
                                     const std::vector<TraceEvent>* trace) {
   if (trace != nullptr)
@@ -37,6 +59,13 @@ std::optional<int> fatal_alert_sent(const SideObservation& o, Side side,
     if (a.sent && a.fatal && a.description != 0)
       return a.description;
   return std::nullopt;
+}
+
+// A reason the side's own output or verify error gave (not one read off an alert).
+bool own_reason(const SideObservation& o) {
+  return (o.reason_source == ReasonSource::output ||
+          o.reason_source == ReasonSource::verify_error) &&
+         !o.reason.empty() && o.reason != "unmapped";
 }
 
 // Where a side that sent a fatal alert stopped: after its own Finished it was reading (the
@@ -57,7 +86,9 @@ Phase phase_of_alert(Side side, const std::vector<TraceEvent>* trace) {
 }
 
 std::string claim_text(const SideObservation& o) {
-  std::string s = o.outcome == Outcome::rejected ? "claimed a rejection" : "reported an error";
+  std::string s = o.outcome == Outcome::rejected  ? "claimed a rejection"
+                  : o.outcome == Outcome::timeout ? "timed out"
+                                                  : "reported an error";
   std::string why = o.reason;
   if (o.verify_error)
     why += (why.empty() ? "" : ", ") + ("verify error " + std::to_string(*o.verify_error));
@@ -65,7 +96,7 @@ std::string claim_text(const SideObservation& o) {
 }
 
 void overrule(SideObservation& o, bool conflict, std::string note) {
-  o.overruled = OverruledClaim{o.outcome, o.reason, conflict, std::move(note)};
+  o.overruled = OverruledClaim{o.outcome, o.reason, o.reason_source, conflict, std::move(note)};
 }
 
 } // namespace
@@ -77,7 +108,8 @@ bool carries_resource(const TraceEvent& e, bool server_echoes) {
 }
 
 ResourceDelivery reconcile(SideObservation& client, SideObservation& server,
-                           const std::vector<TraceEvent>* trace, bool server_echoes) {
+                           const std::vector<TraceEvent>* trace, bool server_echoes,
+                           const AlertMeanings& meanings) {
   ResourceDelivery d;
   d.served = server.resource;
   d.received = client.resource;
@@ -108,7 +140,11 @@ ResourceDelivery reconcile(SideObservation& client, SideObservation& server,
   if (!d.delivered)
     d.evidence = "no side reports " + what + (d.on_wire == false ? ", nor does the wire" : "");
 
+  const std::optional<FirstAlert> first = first_fatal_alert(client, server, trace);
   for (auto [o, side] : {std::pair{&client, Side::client}, std::pair{&server, Side::server}}) {
+    const AlertReasons* own_meanings = side == Side::client ? meanings.client : meanings.server;
+    const AlertReasons* peer_meanings = side == Side::client ? meanings.server : meanings.client;
+    // Rule 1: the resource decides "accepted".
     if (d.delivered && (o->outcome == Outcome::rejected || o->outcome == Outcome::error)) {
       const bool claimed_rejection = o->outcome == Outcome::rejected;
       overrule(*o, claimed_rejection,
@@ -117,17 +153,49 @@ ResourceDelivery reconcile(SideObservation& client, SideObservation& server,
       o->outcome = Outcome::completed;
       o->phase = Phase::done;
       o->reason.clear();
+      o->reason_source = ReasonSource::none;
       continue;
     }
-    if (o->outcome != Outcome::completed || d.delivered)
+    if (d.delivered || o->outcome == Outcome::refused)
       continue;
-    if (const auto alert = fatal_alert_sent(*o, side, trace)) {
+    const auto sent = fatal_alert_sent(*o, side, trace);
+    // Rule 2: a claimed completion with a fatal alert sent is a rejection, and a conflict.
+    if (o->outcome == Outcome::completed && sent) {
       overrule(*o, true,
-               "claimed completion but sent a fatal " + wire::alert_name(*alert) + " alert (" +
+               "claimed completion but sent a fatal " + wire::alert_name(*sent) + " alert (" +
                    d.evidence + ")");
       o->outcome = Outcome::rejected;
-      o->reason = std::string(reason_for_alert(*alert));
+      o->reason = reason_for_alert(*sent, own_meanings);
+      o->reason_source = ReasonSource::alert;
       o->phase = phase_of_alert(side, trace);
+      continue;
+    }
+    // Rule 3: the side that sent the connection's first fatal alert rejected, whatever it printed
+    // of itself; its reason stays its own when its output or verify error explained it.
+    if ((o->outcome == Outcome::error || o->outcome == Outcome::timeout) && first &&
+        first->from == side) {
+      overrule(*o, false,
+               claim_text(*o) + " but sent the first fatal alert, " +
+                   wire::alert_name(first->description));
+      o->outcome = Outcome::rejected;
+      o->phase = phase_of_alert(side, trace);
+      if (!own_reason(*o)) {
+        o->reason = reason_for_alert(first->description, own_meanings);
+        o->reason_source = ReasonSource::alert;
+      }
+      continue;
+    }
+    // Rule 4: a rejection its output did not explain is explained by the alert it sent.
+    if (o->outcome == Outcome::rejected && !own_reason(*o) && sent) {
+      o->reason = reason_for_alert(*sent, own_meanings);
+      o->reason_source = ReasonSource::alert;
+      continue;
+    }
+    // Rule 5: a side that failed because its peer refused: the peer's alert says why, read with
+    // the peer's own meaning of it.
+    if (o->outcome == Outcome::error && !own_reason(*o) && first && first->from != side) {
+      o->reason = reason_for_alert(first->description, peer_meanings);
+      o->reason_source = ReasonSource::peer_alert;
     }
   }
   return d;

@@ -34,6 +34,10 @@ SideObservation side_from(const json& o) {
   s.peer = o.at("peer");
   s.outcome = outcome_of(o.at("outcome"));
   s.reason = o.at("reason");
+  for (auto src : {ReasonSource::none, ReasonSource::output, ReasonSource::verify_error,
+                   ReasonSource::alert, ReasonSource::peer_alert, ReasonSource::transport})
+    if (o.contains("reason_source") && o.at("reason_source") == to_string(src))
+      s.reason_source = src;
   if (!o.at("verify_error").is_null())
     s.verify_error = o.at("verify_error").get<int>();
   for (const auto& a : o.at("alerts"))
@@ -171,6 +175,81 @@ TEST(Reconcile, ClaimedCompletionWithAFatalAlertSentIsARejection) {
   EXPECT_EQ(c.server.outcome, Outcome::error); // the honest side is left alone
   EXPECT_EQ(grade_case(expecting_rejection_by(Side::client, "expired"), c.client, c.server).grade,
             Grade::pass);
+}
+
+// Rule 3, client side: s_client refuses an expired server certificate, but its definition
+// understands none of its words (openssl-mute): it "reported an error", unmapped. It sent the
+// connection's first fatal alert, so it rejected; the reason is the alert's, and says so.
+TEST(Reconcile, ErrorSideThatSentTheFirstFatalAlertRejected) {
+  auto c = load("mute-client");
+  ASSERT_EQ(c.client.outcome, Outcome::error); // what its definition made of it
+  ASSERT_EQ(c.client.reason, "unmapped");
+  ASSERT_EQ(grade_case(expecting_rejection_by(Side::client, "expired"), c.client, c.server).grade,
+            Grade::fail); // "no side reported a rejection" without the wire
+  const auto d = reconcile(c.client, c.server, &c.trace, false);
+  EXPECT_FALSE(d.delivered);
+  EXPECT_EQ(c.client.outcome, Outcome::rejected);
+  EXPECT_EQ(c.client.reason, "expired");
+  EXPECT_EQ(c.client.reason_source, ReasonSource::alert);
+  EXPECT_EQ(c.client.phase, Phase::handshake);
+  ASSERT_TRUE(c.client.overruled);
+  EXPECT_FALSE(c.client.overruled->conflict); // an error is not a claim the wire contradicts
+  EXPECT_NE(c.client.overruled->note.find("first fatal alert, certificate_expired"),
+            std::string::npos);
+  EXPECT_EQ(c.server.outcome, Outcome::error); // the side that received it did not refuse
+  EXPECT_EQ(grade_case(expecting_rejection_by(Side::client, "expired"), c.client, c.server).grade,
+            Grade::pass);
+}
+
+// Rule 3, server side, from the wire alone: s_server's own record holds no alert (its output
+// shows none), the trace has its unknown_ca.
+TEST(Reconcile, TheWireNamesTheRejectingServer) {
+  auto c = load("mute-server");
+  ASSERT_EQ(c.server.outcome, Outcome::error);
+  ASSERT_TRUE(c.server.alerts.empty());
+  (void)reconcile(c.client, c.server, &c.trace, false);
+  EXPECT_EQ(c.server.outcome, Outcome::rejected);
+  EXPECT_EQ(c.server.reason, "unknown_ca");
+  EXPECT_EQ(c.server.reason_source, ReasonSource::alert);
+  EXPECT_EQ(c.client.outcome, Outcome::error);
+  EXPECT_EQ(
+      grade_case(expecting_rejection_by(Side::server, "unknown_ca"), c.client, c.server).grade,
+      Grade::pass);
+}
+
+// Rule 3 keeps a reason the side's own output gave: the alert only decides who refused.
+TEST(Reconcile, OwnReasonOutranksTheAlertsMeaning) {
+  auto c = load("mute-client");
+  c.client.reason = "not_yet_valid";
+  c.client.reason_source = ReasonSource::output;
+  (void)reconcile(c.client, c.server, &c.trace, false);
+  EXPECT_EQ(c.client.outcome, Outcome::rejected);
+  EXPECT_EQ(c.client.reason, "not_yet_valid");
+  EXPECT_EQ(c.client.reason_source, ReasonSource::output);
+}
+
+// Rule 4: a rejection whose output did not say why takes the reason of the alert it sent.
+TEST(Reconcile, UnexplainedRejectionTakesItsAlertsReason) {
+  auto c = load("mute-client");
+  c.client.outcome = Outcome::rejected;
+  (void)reconcile(c.client, c.server, &c.trace, false);
+  EXPECT_EQ(c.client.reason, "expired");
+  EXPECT_EQ(c.client.reason_source, ReasonSource::alert);
+  EXPECT_FALSE(c.client.overruled); // who refused was never in doubt
+}
+
+// Every alert's reason is read with its sender's meaning (a definition's alert_reasons): for the
+// sender itself (rule 3) and for the side that received it (rule 5).
+TEST(Reconcile, AlertsAreReadWithTheSendersMeaning) {
+  auto c = load("mute-client");
+  c.server.reason = "unmapped"; // as if the server had not read the alert itself
+  c.server.reason_source = ReasonSource::none;
+  const AlertReasons sender = {{"certificate_expired", "not_yet_valid"}};
+  (void)reconcile(c.client, c.server, &c.trace, false, AlertMeanings{&sender, nullptr});
+  EXPECT_EQ(c.client.reason, "not_yet_valid");
+  EXPECT_EQ(c.server.outcome, Outcome::error);
+  EXPECT_EQ(c.server.reason, "not_yet_valid");
+  EXPECT_EQ(c.server.reason_source, ReasonSource::peer_alert);
 }
 
 // Controls: a real rejection and a real completion are left exactly as they were.

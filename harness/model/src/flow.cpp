@@ -29,17 +29,6 @@ const std::set<std::string>& handshake_names() {
   return names;
 }
 
-const std::set<std::string>& alert_names() {
-  static const std::set<std::string> names = [] {
-    std::set<std::string> n;
-    for (int d = 0; d < 256; ++d)
-      if (auto name = wire::alert_name(d); !name.starts_with("alert_"))
-        n.insert(name);
-    return n;
-  }();
-  return names;
-}
-
 std::optional<FlowAtom> parse_atom(std::string_view text, std::string& error) {
   text = trim(text);
   FlowAtom a;
@@ -69,11 +58,7 @@ std::optional<FlowAtom> parse_atom(std::string_view text, std::string& error) {
       const auto comma = rest.find(',');
       const std::string name(trim(rest.substr(0, comma)));
       if (!alert_names().contains(name)) {
-        std::vector<std::string> known(alert_names().begin(), alert_names().end());
-        std::string list;
-        for (const auto& k : known)
-          list += (list.empty() ? "" : ", ") + k;
-        error = "unknown alert \"" + name + "\" (expected one of " + list + ")";
+        error = unknown_alert_message(name);
         return std::nullopt;
       }
       a.alerts.push_back(name);
@@ -110,6 +95,24 @@ std::optional<FlowAtom> parse_atom(std::string_view text, std::string& error) {
 }
 
 } // namespace
+
+const std::set<std::string>& alert_names() {
+  static const std::set<std::string> names = [] {
+    std::set<std::string> n;
+    for (int d = 0; d < 256; ++d)
+      if (auto name = wire::alert_name(d); !name.starts_with("alert_"))
+        n.insert(name);
+    return n;
+  }();
+  return names;
+}
+
+std::string unknown_alert_message(const std::string& name) {
+  std::string list;
+  for (const auto& k : alert_names())
+    list += (list.empty() ? "" : ", ") + k;
+  return "unknown alert \"" + name + "\" (expected one of " + list + ")";
+}
 
 std::optional<FlowStep> parse_flow_step(std::string_view text, std::string& error) {
   FlowStep s;

@@ -42,6 +42,8 @@ std::string_view to_string(Outcome o) {
     return "error";
   case Outcome::timeout:
     return "timeout";
+  case Outcome::refused:
+    return "refused";
   case Outcome::invalid:
     break;
   }
@@ -50,6 +52,8 @@ std::string_view to_string(Outcome o) {
 
 std::string_view to_string(Phase p) {
   switch (p) {
+  case Phase::setup:
+    return "setup";
   case Phase::tcp:
     return "tcp";
   case Phase::handshake:

@@ -1,6 +1,8 @@
 // Canonical reasons from what a stack reports: X509_V_ERR_* codes and received alerts.
 #include "harness/model/reasons.hpp"
 
+#include "harness/wire/trace.hpp"
+
 namespace harness {
 
 std::string_view reason_for_verify_error(int e) {
@@ -53,29 +55,68 @@ std::string_view reason_for_verify_error(int e) {
   }
 }
 
-std::string_view reason_for_alert(int d) {
+std::string reason_for_alert(int d, const AlertReasons* sender) {
+  const std::string name = wire::alert_name(d);
+  if (sender != nullptr)
+    if (auto it = sender->find(name); it != sender->end())
+      return it->second;
   switch (d) {
-  case 42:
-    return "bad_certificate";
-  case 43:
-    return "bad_purpose"; // unsupported_certificate: OpenSSL's answer to a wrong EKU
   case 44:
-    return "revoked";
+    return "revoked"; // certificate_revoked
   case 45:
-    return "expired"; // also not-yet-valid in OpenSSL (certificate_expired)
+    return "expired"; // certificate_expired
   case 48:
     return "unknown_ca";
   case 116:
     return "no_client_cert"; // certificate_required (TLS 1.3)
-  case 40:
-    return "handshake_failure"; // TLS 1.2's answer to a missing client certificate
-  case 70:
-    return "protocol_version";
   case 51:
-    return "bad_signature"; // decrypt_error
+    return "bad_signature"; // decrypt_error: a signature that did not verify
   default:
-    return "unmapped";
+    // The alert's own name: generic alerts are reported as what they are, never guessed into a
+    // certificate reason.
+    return name.starts_with("alert_") ? "unmapped" : name;
   }
+}
+
+const std::set<std::string>& canonical_reasons() {
+  static const std::set<std::string> reasons = [] {
+    std::set<std::string> r = {"expired",           "not_yet_valid",
+                               "unknown_ca",        "self_signed",
+                               "hostname_mismatch", "bad_purpose",
+                               "invalid_ca",        "path_length",
+                               "bad_signature",     "weak_key",
+                               "weak_digest",       "unhandled_critical_extension",
+                               "revoked",           "name_constraints",
+                               "crl_problem",       "leaf_is_ca",
+                               "no_client_cert",    "key_mismatch",
+                               "unsupported_key",   "unsupported_option",
+                               "peer_closed",       "reset"};
+    for (int d = 1; d < 256; ++d)
+      if (const std::string why = reason_for_alert(d); why != "unmapped")
+        r.insert(why);
+    r.erase("close_notify");
+    r.erase("user_canceled");
+    return r;
+  }();
+  return reasons;
+}
+
+std::string_view to_string(ReasonSource s) {
+  switch (s) {
+  case ReasonSource::output:
+    return "output";
+  case ReasonSource::verify_error:
+    return "verify_error";
+  case ReasonSource::alert:
+    return "alert";
+  case ReasonSource::peer_alert:
+    return "peer_alert";
+  case ReasonSource::transport:
+    return "transport";
+  case ReasonSource::none:
+    break;
+  }
+  return "none";
 }
 
 } // namespace harness

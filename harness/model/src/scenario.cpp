@@ -48,13 +48,6 @@ std::optional<TlsVersion> parse_version(const std::string& s) {
   return std::nullopt;
 }
 
-const std::set<std::string> canonical_reasons = {
-    "expired",           "not_yet_valid",     "unknown_ca",       "self_signed",
-    "hostname_mismatch", "bad_purpose",       "invalid_ca",       "path_length",
-    "bad_signature",     "weak_key",          "weak_digest",      "unhandled_critical_extension",
-    "revoked",           "name_constraints",  "crl_problem",      "no_client_cert",
-    "bad_certificate",   "handshake_failure", "protocol_version", "key_mismatch"};
-
 std::string joined(const auto& items) {
   std::string out;
   for (const auto& i : items)
@@ -240,16 +233,20 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
     if (s.expect.reasons.empty())
       reasons.fail("list at least one acceptable reason");
     for (std::size_t i = 0; i < s.expect.reasons.size(); ++i)
-      if (!canonical_reasons.contains(s.expect.reasons[i]))
+      if (!canonical_reasons().contains(s.expect.reasons[i]))
         reasons.element(i).fail("unknown reason \"" + s.expect.reasons[i] + "\" (expected one of " +
-                                joined(canonical_reasons) + ")");
+                                joined(canonical_reasons()) + ")");
   } else {
     for (auto key : {"by", "reasons"})
       if (expect.has(key))
         expect.child(key).fail("only a rejected expectation names who rejects and why");
   }
-  if (auto n = expect.optional_child("alerts"))
+  if (auto n = expect.optional_child("alerts")) {
     s.expect.alerts = n->strings();
+    for (std::size_t i = 0; i < s.expect.alerts.size(); ++i)
+      if (!alert_names().contains(s.expect.alerts[i]))
+        n->element(i).fail(unknown_alert_message(s.expect.alerts[i]));
+  }
   if (auto n = expect.optional_child("flow")) {
     if (n->value().is_array()) {
       const Flow f = parse_flow(*n);

@@ -59,6 +59,7 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   o.elapsed = r.elapsed;
   const std::string text = r.out + "\n" + r.err;
   std::string rejected_reason, error_reason, phase;
+  ReasonSource rejected_source = ReasonSource::none;
   bool rejected = false, errored = false;
   std::vector<std::string> lines;
   {
@@ -116,6 +117,11 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
         rejected_reason = !rule.reason.empty() ? rule.reason
                           : o.verify_error ? std::string(reason_for_verify_error(*o.verify_error))
                                            : "unmapped";
+        rejected_source = !rule.reason.empty() ? ReasonSource::output
+                          : o.verify_error     ? ReasonSource::verify_error
+                                               : ReasonSource::none;
+        if (rejected_reason == "unmapped")
+          rejected_source = ReasonSource::none;
       } else if (rule.outcome == "error") {
         errored = true;
         if (error_reason.empty() && !rule.reason.empty())
@@ -147,6 +153,7 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   } else if (rejected) {
     o.outcome = Outcome::rejected;
     o.reason = rejected_reason;
+    o.reason_source = rejected_source;
     o.phase = Phase::handshake;
   } else if (completed && !errored) {
     o.outcome = Outcome::completed;
@@ -156,11 +163,14 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
     // Why the peer says it failed: what the fatal alert it received means, if anything.
     for (const auto& a : o.alerts)
       if (!a.sent && a.fatal && a.description != 0) {
-        o.reason = std::string(reason_for_alert(a.description));
+        o.reason = reason_for_alert(a.description);
+        o.reason_source = ReasonSource::peer_alert;
         break;
       }
-    if (o.reason.empty())
+    if (o.reason.empty()) {
       o.reason = error_reason.empty() ? "unmapped" : error_reason;
+      o.reason_source = error_reason.empty() ? ReasonSource::none : ReasonSource::output;
+    }
     o.phase = phase == "tcp" ? Phase::tcp : handshake_done ? Phase::first_read : Phase::handshake;
     if (o.error_text.empty()) {
       // Unknown failure: keep the last lines as the raw evidence, never guess.

@@ -292,7 +292,8 @@ Definition parse_definition(const std::filesystem::path& file,
   const JsonNode root(doc, "", origin);
   root.only_keys({"version", "name", "description", "program", "version_argv", "version_command",
                   "roles", "capabilities", "why_capabilities", "translate", "server", "client",
-                  "classify", "needs_from_server", "why_needs_from_server"});
+                  "classify", "needs_from_server", "why_needs_from_server", "alert_reasons",
+                  "why_alert_reasons"});
   if (root.required("version").integer(1, 1000) != 1)
     root.child("version").fail("unsupported version");
   Definition d;
@@ -321,6 +322,21 @@ Definition parse_definition(const std::filesystem::path& file,
       for (const auto& [from, __] : table.value().items())
         d.translate[placeholder][from] = table.child(from).string();
     }
+  }
+  // What this stack means by an alert it sends, where narrower than the alert's name.
+  if (auto a = root.optional_child("alert_reasons")) {
+    a->expect_object();
+    for (const auto& [alert, _] : a->value().items()) {
+      const JsonNode reason = a->child(alert);
+      if (alert_by_name(alert) < 0)
+        reason.fail(unknown_alert_message(alert));
+      const std::string why = reason.string();
+      if (!canonical_reasons().contains(why) || why == "unmapped")
+        reason.fail("unknown reason \"" + why + "\"");
+      d.info.alert_reasons[alert] = why;
+    }
+    if (!root.has("why_alert_reasons"))
+      a->fail("say why in \"why_alert_reasons\"");
   }
   for (const auto& role : root.required("roles").strings()) {
     if (role == "client")

@@ -69,6 +69,9 @@ public:
     info_.capabilities = {"tls1.2",         "tls1.3",      "client_cert", "sni",
                           "hostname_check", "crl_check",   "keylog",      "rsa_kx",
                           "no_verify",      "chain_order", "http"};
+    // libssl sends unsupported_certificate for a certificate whose extended key usage forbids
+    // the purpose (X509_V_ERR_INVALID_PURPOSE), as the OpenSSL-based definitions also say.
+    info_.alert_reasons = {{"unsupported_certificate", "bad_purpose"}};
     info_.version = OPENSSL_VERSION_TEXT;
   }
   const PeerInfo& info() const override { return info_; }

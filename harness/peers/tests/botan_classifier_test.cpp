@@ -1,8 +1,9 @@
 // The Botan adapter's classification (harness/peers/botan.json), fed with real botan tls_client and
 // tls_server outputs captured by tests/data/capture-botan.sh (the default suite between botan and
 // our endpoints, TLS 1.2). tls_client exits 0 whatever it thinks of the certificate (docs/peers.md
-// #botan-tls_client-never-refuses): these tests check that its status line, not its exit code, decides. tls_server verifies
-// nothing: it reports the client's alert, and an echo client's close_notify is the normal end.
+// #botan-tls_client-never-refuses): these tests check that its status line, not its exit code,
+// decides. tls_server verifies nothing: it reports the client's alert, and an echo client's
+// close_notify is the normal end.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -35,7 +36,8 @@ class BotanRejections : public ::testing::TestWithParam<Expected> {};
 TEST_P(BotanRejections, StatusLineDecidesNotTheExitCode) {
   const auto& e = GetParam();
   const auto o = observe(e.name);
-  EXPECT_EQ(o.exit_code, 0) << "docs/peers.md#botan-tls_client-never-refuses: tls_client exits 0 on a refused certificate";
+  EXPECT_EQ(o.exit_code, 0) << "docs/peers.md#botan-tls_client-never-refuses: tls_client exits 0 "
+                               "on a refused certificate";
   EXPECT_EQ(o.outcome, Outcome::rejected) << o.error_text;
   EXPECT_EQ(o.reason, e.reason) << o.error_text;
   EXPECT_NE(o.error_text.find("Certificate validation status: "), std::string::npos);
@@ -90,7 +92,7 @@ harness::SideObservation observe_server(const std::string& name) {
 struct ServerSaw {
   const char* name;
   const char* alert;  // the fatal alert our client sent, as botan reports receiving it
-  const char* reason; // what that alert means
+  const char* reason; // what that alert means on its own (reconcile applies the sender's meaning)
 };
 
 class BotanServerSeesTheClientsAlert : public ::testing::TestWithParam<ServerSaw> {};
@@ -110,7 +112,7 @@ const ServerSaw server_saw[] = {
     {"server-not-yet-valid", "bad_certificate", "bad_certificate"},
     {"server-untrusted-root", "unknown_ca", "unknown_ca"},
     {"server-hostname-mismatch", "bad_certificate", "bad_certificate"},
-    {"server-wrong-eku", "unsupported_certificate", "bad_purpose"},
+    {"server-wrong-eku", "unsupported_certificate", "unsupported_certificate"},
     {"server-self-signed", "unknown_ca", "unknown_ca"},
     {"server-missing-intermediate", "unknown_ca", "unknown_ca"},
 };

@@ -239,6 +239,7 @@ json merge_results(const std::vector<SavedRun>& runs, const MergeOptions& option
   }
   out["totals"] = totals;
   out["conflicts"] = conflicts_json(json(cases));
+  out["unmapped"] = unmapped_json(json(cases));
   out["cases"] = cases;
   return out;
 }

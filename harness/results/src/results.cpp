@@ -126,6 +126,7 @@ json observation_json(const SideObservation& o) {
   j["exit_code"] = o.exit_code ? json(*o.exit_code) : json(nullptr);
   j["verify_error"] = o.verify_error ? json(*o.verify_error) : json(nullptr);
   j["reason"] = o.reason;
+  j["reason_source"] = to_string(o.reason_source);
   j["error_text"] = o.error_text;
   json alerts = json::array();
   for (const auto& a : o.alerts)
@@ -145,6 +146,7 @@ json observation_json(const SideObservation& o) {
   if (o.overruled)
     j["overruled"] = {{"outcome", to_string(o.overruled->outcome)},
                       {"reason", o.overruled->reason},
+                      {"reason_source", to_string(o.overruled->reason_source)},
                       {"conflict", o.overruled->conflict},
                       {"note", o.overruled->note}};
   return j;
@@ -170,6 +172,41 @@ json conflicts_json(const json& cases) {
                         {"note", c.at(p).value("note", "")}});
     }
   return {{"count", list.size()}, {"cases", list}};
+}
+
+json unmapped_json(const json& cases) {
+  std::map<std::string, std::pair<int, int>> by_peer; // peer -> rejecting sides, unmapped
+  int rejecting = 0, unmapped = 0;
+  for (const auto& c : cases)
+    for (const char* side : {"client", "server"}) {
+      const json::json_pointer p("/observation/" + std::string(side));
+      if (!c.contains(p) || c.at(p).value("outcome", "") != "rejected")
+        continue;
+      auto& [n, u] = by_peer[c.at(p).value("peer", "")];
+      ++n;
+      ++rejecting;
+      if (c.at(p).value("reason", "") == "unmapped") {
+        ++u;
+        ++unmapped;
+      }
+    }
+  json peers = json::object();
+  for (const auto& [peer, counts] : by_peer)
+    peers[peer] = {{"rejecting", counts.first}, {"unmapped", counts.second}};
+  return {{"rejecting_sides", rejecting}, {"count", unmapped}, {"by_peer", peers}};
+}
+
+std::string render_unmapped(const json& results) {
+  const json u = results.value("unmapped", json::object());
+  if (u.value("count", 0) == 0)
+    return {};
+  std::string out = "\nunmapped reasons (an adapter's defect: neither output nor wire said why): " +
+                    std::to_string(u.value("count", 0)) + " of " +
+                    std::to_string(u.value("rejecting_sides", 0)) + " rejecting sides —";
+  for (const auto& [peer, counts] : u.value("by_peer", json::object()).items())
+    if (counts.value("unmapped", 0) > 0)
+      out += " " + peer + " " + std::to_string(counts.value("unmapped", 0));
+  return out + "\n";
 }
 
 std::string render_conflicts(const json& results) {
@@ -286,6 +323,7 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
   }
   j["totals"] = totals(cases);
   j["conflicts"] = conflicts_json(list);
+  j["unmapped"] = unmapped_json(list);
   j["cases"] = list;
   j["divergence"] = divergence_json(j);
   return j;

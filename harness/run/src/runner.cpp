@@ -399,7 +399,8 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
         r.trace_note = std::string("relay: ") + e.what();
       }
     }
-    r.resource = reconcile(r.client, r.server, traced ? &r.trace : nullptr, client.server_echoes);
+    r.resource = reconcile(r.client, r.server, traced ? &r.trace : nullptr, client.server_echoes,
+                           AlertMeanings{&ci.alert_reasons, &si.alert_reasons});
     r.verdict = grade_case(s, r.client, r.server);
     if (traced)
       grade_flow(s, c.version, &r.trace, rec->events,

@@ -5,6 +5,8 @@
 #                     and s_server print "verify error" and carry on)
 #   openssl-eager:    an s_client whose definition claims completion from the connection banner and
 #                     reads nothing else (a log that says "done" while the wire says "refused")
+#   openssl-mute:     openssl.json whose classifier reads alerts but no verify error (an adapter
+#                     that does not understand its stack's words: the wire still says who refused)
 # Usage: harness/tests/data/reconcile/capture.sh [path/to/tlsmatrix]   (default: build/dev)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +32,10 @@ eager["name"] = "openssl-eager"
 eager["client"]["completed"] = "^CONNECTED\\("
 eager["classify"] = [r for r in base["classify"] if "alert_sent_name" in r]
 json.dump(eager, open(sys.argv[2] + "/openssl-eager.json", "w"), indent=1)
+mute = json.loads(json.dumps(base))
+mute["name"] = "openssl-mute"
+mute["classify"] = [r for r in base["classify"] if "alert_sent_name" in r or "alert_received_name" in r]
+json.dump(mute, open(sys.argv[2] + "/openssl-mute.json", "w"), indent=1)
 PY
 "$bin" pki generate --out "$work/pki" -q
 capture() { # NAME CASE-ID
@@ -46,6 +52,7 @@ for side in ("client", "server"):  # what the side said of itself, before reconc
     o = keep["observation"][side]
     if "overruled" in o:
         o["outcome"], o["reason"] = o["overruled"]["outcome"], o["overruled"]["reason"]
+        o["reason_source"] = o["overruled"]["reason_source"]
         del o["overruled"]
 with open(sys.argv[3], "w") as f:
     json.dump(keep, f, indent=1)
@@ -59,3 +66,5 @@ capture advisory-server 'client-untrusted-root/1.3/local->openssl-advisory'
 capture eager-client-alert 'server-expired/1.3/openssl-eager->local'
 capture genuine-rejection 'server-expired/1.3/openssl->local'
 capture genuine-completion 'one-way/1.2/openssl->openssl'
+capture mute-client 'server-expired/1.2/openssl-mute->local'
+capture mute-server 'client-untrusted-root/1.2/local->openssl-mute'

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,10 @@ struct FlowStep {
 struct Flow {
   std::vector<FlowStep> steps;
 };
+
+// The RFC 8446 alert names ("bad_certificate", …), and the error for a name not among them.
+[[nodiscard]] const std::set<std::string>& alert_names();
+[[nodiscard]] std::string unknown_alert_message(const std::string& name);
 
 // Parses one step; nullopt and `error` set when it is not valid (unknown side, message or alert
 // name, empty alternative).

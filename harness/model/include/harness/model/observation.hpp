@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/model/reasons.hpp"
+
 namespace harness {
 
 enum class TlsVersion { invalid, tls12, tls13 };
@@ -22,9 +24,13 @@ enum class Outcome {
   rejected,  // this side refused the peer (its own verification failed, or policy)
   error,     // this side failed for another reason (alert received, reset, unexpected EOF, …)
   timeout,   // no end within the case's deadline
+  // this side refused its own identity or configuration before any connection (a key that does
+  // not match its certificate, a digest or key too weak for its policy, a key type or option it
+  // does not support): an observation about the stack, never a fault of the harness
+  refused,
 };
 // Where a side ended.
-enum class Phase { invalid, tcp, handshake, first_read, application_data, done };
+enum class Phase { invalid, setup, tcp, handshake, first_read, application_data, done };
 
 [[nodiscard]] std::string_view to_string(Outcome o);
 [[nodiscard]] std::string_view to_string(Phase p);
@@ -40,8 +46,9 @@ struct AlertEvent {
 // What a side said of itself when the evidence said otherwise (reconcile.hpp): its claim, kept as
 // an observation about the stack or its configuration.
 struct OverruledClaim {
-  Outcome outcome = Outcome::invalid; // what the side claimed
-  std::string reason;                 // … and why
+  Outcome outcome = Outcome::invalid;              // what the side claimed
+  std::string reason;                              // … and why
+  ReasonSource reason_source = ReasonSource::none; // … and where that came from
   // A claimed rejection with the resource delivered, or a claimed completion after sending a
   // fatal alert (not: an error reported after the resource came through).
   bool conflict = false;
@@ -56,6 +63,7 @@ struct SideObservation {
   std::optional<int> verify_error; // X509_V_ERR_* when this side's verification failed
   std::string error_text;          // the raw error lines, as the side said them
   std::string reason;              // canonical (expired, unknown_ca, …), "unmapped" or ""
+  ReasonSource reason_source = ReasonSource::none; // where `reason` came from
   std::vector<AlertEvent> alerts;
   std::string peer_identity;      // what the server saw of the client ("anonymous" for none)
   std::string negotiated_version; // "TLSv1.3"

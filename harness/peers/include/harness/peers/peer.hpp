@@ -35,6 +35,8 @@ struct PeerInfo {
   // why, in the stack's own words. A case that needs the client to refuse is not_applicable for
   // it — an advisory verdict is an observation, never a rejection (reconcile.hpp).
   std::optional<std::string> advisory_client;
+  // What the stack means by an alert it sends, where narrower than the alert's name (reasons.hpp).
+  AlertReasons alert_reasons;
   std::string version;                    // what the program says of itself
   std::optional<std::string> unavailable; // why it cannot run here (not installed, …)
   std::filesystem::path definition;       // peers/<name>.json, empty for built-in peers

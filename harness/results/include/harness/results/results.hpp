@@ -34,6 +34,11 @@ struct RunInfo {
 // results.json's "conflicts": {count, cases: [{case, side, peer, note}]} — every side whose claim
 // the evidence contradicted (OverruledClaim::conflict), from the cases' observations.
 [[nodiscard]] nlohmann::ordered_json conflicts_json(const nlohmann::ordered_json& cases);
+// Rejecting sides whose reason is "unmapped", per peer: {rejecting_sides, count, by_peer: {peer:
+// {rejecting, unmapped}}} (a merge recomputes it from the merged cases).
+[[nodiscard]] nlohmann::ordered_json unmapped_json(const nlohmann::ordered_json& cases);
+// The terminal's lines for it ("" when none).
+[[nodiscard]] std::string render_unmapped(const nlohmann::ordered_json& results);
 // For the terminal: the count and the first conflicts of results["conflicts"] ("" when none).
 [[nodiscard]] std::string render_conflicts(const nlohmann::ordered_json& results);
 [[nodiscard]] nlohmann::ordered_json results_json(const RunInfo& info,

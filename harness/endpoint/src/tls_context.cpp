@@ -86,31 +86,59 @@ std::vector<pki::Certificate> read_certificates(const std::filesystem::path& pat
   return pki::Certificate::all_from_pem(common::read_file(path), path.string());
 }
 
-void load_identity(SSL_CTX& ctx, const TlsConfig& config) {
+// This side refuses its own identity: why, in OpenSSL's words and as a canonical reason.
+[[noreturn]] void refuse(Side side, const std::string& reason, const std::string& what) {
+  SideObservation o;
+  o.peer = "local";
+  o.outcome = Outcome::refused;
+  o.phase = Phase::setup;
+  o.reason = reason;
+  o.reason_source = ReasonSource::output;
+  o.error_text = what;
+  pki::ossl::clear_errors();
+  throw SetupRefusal(side, std::move(o));
+}
+
+// A certificate libssl will not use at this security level (ssl_security_cert), or at all.
+[[noreturn]] void refuse_certificate(Side side, const std::string& what) {
+  const unsigned long code = ERR_peek_last_error();
+  const int reason = ERR_GET_LIB(code) == ERR_LIB_SSL ? ERR_GET_REASON(code) : 0;
+  char text[256] = "";
+  ERR_error_string_n(code, text, sizeof text);
+  const std::string words = what + ": " + text;
+  if (reason == SSL_R_CA_MD_TOO_WEAK)
+    refuse(side, "weak_digest", words);
+  if (reason == SSL_R_EE_KEY_TOO_SMALL || reason == SSL_R_CA_KEY_TOO_SMALL)
+    refuse(side, "weak_key", words);
+  if (reason == SSL_R_UNKNOWN_CERTIFICATE_TYPE || reason == SSL_R_UNKNOWN_PKEY_TYPE)
+    refuse(side, "unsupported_key", words);
+  pki::ossl::check(0, what); // anything else is not a policy: report it as it is (throws)
+  throw Error(Errc::crypto, what);
+}
+
+void load_identity(SSL_CTX& ctx, const TlsConfig& config, Side side) {
   if (config.key.empty())
     throw Error(Errc::invalid_input,
                 "certificate " + config.cert.string() + " given without its private key");
   const auto cert =
       pki::Certificate::from_pem(common::read_file(config.cert), config.cert.string());
   const auto key = pki::PrivateKey::from_pem(common::read_file(config.key), config.key.string());
-  pki::ossl::check(SSL_CTX_use_certificate(&ctx, &cert.get()),
-                   "using certificate " + config.cert.string());
-  const std::string mismatch = "key_mismatch: the private key in " + config.key.string() +
+  if (SSL_CTX_use_certificate(&ctx, &cert.get()) != 1)
+    refuse_certificate(side, "using certificate " + config.cert.string());
+  const std::string mismatch = "the private key in " + config.key.string() +
                                " does not match the certificate " + config.cert.string();
   // SSL_CTX_use_PrivateKey already refuses a key of the certificate's type that does not match
   // it; SSL_CTX_check_private_key also catches a key of another type.
-  if (SSL_CTX_use_PrivateKey(&ctx, &key.get()) != 1 || SSL_CTX_check_private_key(&ctx) != 1) {
-    pki::ossl::clear_errors();
-    throw Error(Errc::invalid_input, mismatch);
-  }
+  if (SSL_CTX_use_PrivateKey(&ctx, &key.get()) != 1 || SSL_CTX_check_private_key(&ctx) != 1)
+    refuse(side, "key_mismatch", mismatch);
   if (config.chain.empty())
     return;
   // NAME.chain.pem starts with the leaf itself: skip it, send only what follows.
   for (const auto& c : read_certificates(config.chain)) {
     if (X509_cmp(&c.get(), &cert.get()) == 0)
       continue;
-    pki::ossl::check(static_cast<int>(SSL_CTX_add1_chain_cert(&ctx, &c.get())),
-                     "adding a chain certificate from " + config.chain.string());
+    if (SSL_CTX_add1_chain_cert(&ctx, &c.get()) != 1)
+      refuse_certificate(side, "adding a chain certificate from " + config.chain.string());
   }
 }
 
@@ -193,8 +221,10 @@ Context::Context(const TlsConfig& config, Side side) : side_(side) {
                 "ciphersuites \"" + config.ciphersuites + "\" name no TLS 1.3 suite");
   }
 
+  if (config.permissive)
+    SSL_CTX_set_security_level(ctx, 0);
   if (!config.cert.empty())
-    load_identity(*ctx, config);
+    load_identity(*ctx, config, side);
   else if (side == Side::server)
     throw Error(Errc::invalid_input, "TLS configuration: a server needs a certificate and key");
 
@@ -243,7 +273,8 @@ std::shared_ptr<const Context> shared_context(const TlsConfig& config, Side side
   std::string key = std::string(to_string(side)) + '\n' + std::string(to_string(config.version)) +
                     '\n' + std::string(to_string(config.client_auth)) + '\n' +
                     (config.verify ? "verify" : "no-verify") + '\n' +
-                    (config.crl_check ? "crl" : "no-crl") + '\n' + config.cipher_list + '\n' +
+                    (config.crl_check ? "crl" : "no-crl") + '\n' +
+                    (config.permissive ? "permissive" : "strict") + '\n' + config.cipher_list + '\n' +
                     config.ciphersuites + '\n';
   for (const auto* path : {&config.cert, &config.key, &config.chain, &config.trust, &config.crls}) {
     const std::string text = contents(*path);

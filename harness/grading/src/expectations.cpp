@@ -1,6 +1,8 @@
 // Expectations files: strict parsing, matching a case against the entries, and regrading.
 #include "harness/grading/expectations.hpp"
 
+#include "harness/report/grades.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -251,11 +253,7 @@ std::string detail_with_expectation(const std::string& grade, const std::string&
 }
 
 bool fails_run(std::string_view grade, bool strict) {
-  if (grade == "pass" || grade == "not_applicable" || grade == "expected_failure")
-    return false;
-  if (grade == "unexpected_pass")
-    return strict;
-  return true;
+  return report::fails_run(grade, strict);
 }
 
 } // namespace harness

@@ -51,6 +51,17 @@ namespace {
 Verdict grade_outcomes(const Scenario& s, const SideObservation& client,
                        const SideObservation& server) {
   Verdict v;
+  // A side that refused its own configuration: the other side was never exercised.
+  for (const auto& [o, side] : {std::pair{&client, Side::client}, std::pair{&server, Side::server}})
+    if (o->outcome == Outcome::refused) {
+      v.grade = Grade::refused;
+      v.reason = o->reason;
+      std::string words = o->error_text.substr(0, o->error_text.find('\n'));
+      v.detail = "the " + std::string(to_string(side)) + " (" + o->peer +
+                 ") refused to present its configuration at setup (" + o->reason + ")" +
+                 (words.empty() ? "" : ": " + words);
+      return v;
+    }
   find_alert(client, server, v);
   const bool client_rejected = client.outcome == Outcome::rejected;
   const bool server_rejected = server.outcome == Outcome::rejected;
@@ -151,7 +162,7 @@ void grade_flow(const Scenario& s, TlsVersion version, const std::vector<wire::T
     v.detail += (v.detail.empty() ? "" : "; ") + ("flow " + v.flow);
   };
   if (v.grade == Grade::not_applicable || v.grade == Grade::timeout ||
-      v.grade == Grade::harness_error) {
+      v.grade == Grade::harness_error || v.grade == Grade::refused) {
     v.flow = "not checked: the case is " + std::string(to_string(v.grade));
     return;
   }

@@ -101,6 +101,12 @@ const std::set<std::string>& canonical_reasons() {
   return reasons;
 }
 
+const std::set<std::string>& refusal_reasons() {
+  static const std::set<std::string> reasons = {"key_mismatch", "weak_digest", "weak_key",
+                                                "unsupported_key", "unsupported_option"};
+  return reasons;
+}
+
 std::string_view to_string(ReasonSource s) {
   switch (s) {
   case ReasonSource::output:

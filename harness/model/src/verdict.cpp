@@ -13,6 +13,8 @@ std::string_view to_string(Grade g) {
     return "fail";
   case Grade::not_applicable:
     return "not_applicable";
+  case Grade::refused:
+    return "refused";
   case Grade::timeout:
     return "timeout";
   case Grade::harness_error:

@@ -60,6 +60,7 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   const std::string text = r.out + "\n" + r.err;
   std::string rejected_reason, error_reason, phase;
   ReasonSource rejected_source = ReasonSource::none;
+  std::string refused_reason; // the side refused its own configuration (a "refused" rule)
   bool rejected = false, errored = false;
   std::vector<std::string> lines;
   {
@@ -112,6 +113,8 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
         o.peer_identity = normalise_identity(group(rule.identity));
       if (!rule.phase.empty())
         phase = rule.phase;
+      if (rule.outcome == "refused" && refused_reason.empty())
+        refused_reason = rule.reason;
       if (rule.outcome == "rejected" && !rejected) {
         rejected = true;
         rejected_reason = !rule.reason.empty() ? rule.reason
@@ -147,7 +150,12 @@ SideObservation classify(const Definition& d, const RoleDef& role, bool is_serve
   // client shows what it received; a server proves it only by its `served` output.
   o.resource = is_server ? role.served && std::regex_search(r.out + r.err, *role.served)
                          : shows_resource(r.out, config.server_echoes);
-  if (r.timed_out) {
+  if (!refused_reason.empty()) {
+    o.outcome = Outcome::refused; // before anything else: nothing else could happen
+    o.phase = Phase::setup;
+    o.reason = refused_reason;
+    o.reason_source = ReasonSource::output;
+  } else if (r.timed_out) {
     o.outcome = Outcome::timeout;
     o.phase = handshake_done ? Phase::first_read : Phase::handshake;
   } else if (rejected) {

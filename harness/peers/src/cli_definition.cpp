@@ -389,11 +389,19 @@ Definition parse_definition(const std::filesystem::path& file,
         rule.when = parse_condition(*o);
       if (auto o = r.optional_child("outcome")) {
         rule.outcome = o->string();
-        if (rule.outcome != "rejected" && rule.outcome != "error")
-          o->fail("expected \"rejected\" or \"error\"");
+        if (rule.outcome != "rejected" && rule.outcome != "error" && rule.outcome != "refused")
+          o->fail("expected \"rejected\", \"error\" or \"refused\"");
       }
-      if (auto o = r.optional_child("reason"))
+      if (auto o = r.optional_child("reason")) {
         rule.reason = o->string();
+        // "unmapped": the output shows a rejection but not why (the alert may still tell).
+        if (rule.reason != "unmapped" && !canonical_reasons().contains(rule.reason))
+          o->fail("unknown reason \"" + rule.reason + "\"");
+      }
+      // A refusal of the side's own configuration says which kind (reasons.hpp).
+      if (rule.outcome == "refused" && !refusal_reasons().contains(rule.reason))
+        r.child("outcome").fail("a refusal needs a \"reason\": key_mismatch, weak_digest, "
+                                "weak_key, unsupported_key or unsupported_option");
       if (auto o = r.optional_child("phase"))
         rule.phase = o->string();
       if (auto o = r.optional_child("role"))
@@ -459,6 +467,8 @@ bool condition_holds(const std::string& when, const TlsConfig& c) {
     return c.crl_check;
   if (when == "server_echoes")
     return c.server_echoes;
+  if (when == "permissive")
+    return c.permissive;
   if (when == "keylog")
     return !c.keylog.empty();
   if (when == "cipher_list")

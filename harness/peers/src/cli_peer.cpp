@@ -139,6 +139,12 @@ public:
       if (taken || (!def_.server.port_busy.empty() &&
                     last_output.find(def_.server.port_busy) != std::string::npos))
         continue;
+      // A server that refused its own certificate, key or options said so: an observation.
+      if (SideObservation o = classify(def_, def_.server, true, config, r);
+          o.outcome == Outcome::refused) {
+        o.peer = def_.info.name;
+        throw SetupRefusal(Side::server, std::move(o));
+      }
       throw Error(Errc::peer, def_.info.name + " server did not become ready" +
                                   (r.timed_out ? " within its deadline" : " (it exited)") + ": " +
                                   shell_join(cmd.argv) + "\n" + last_output.substr(0, 2000));

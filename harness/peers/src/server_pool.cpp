@@ -70,6 +70,7 @@ public:
   std::condition_variable changed;
   State state = State::starting;
   std::string failure;    // why it is dead
+  std::optional<SideObservation> refusal; // it refused its own configuration at start
   bool retired = false;   // a connection hung: no new cases; stopped once its users are done
   unsigned users = 0;     // cases holding it
   std::uint16_t port = 0; // once ready
@@ -159,6 +160,11 @@ private:
         if (taken ||
             (!spec_.port_busy.empty() && last_output.find(spec_.port_busy) != std::string::npos))
           continue;
+        if (SideObservation o = spec_.classify(r); o.outcome == Outcome::refused) {
+          o.peer = spec_.peer;
+          std::lock_guard lock(mutex);
+          refusal = std::move(o);
+        }
         fail("pooled " + spec_.peer + " server did not become ready" +
              (r.timed_out ? " within its deadline" : " (it " + describe_exit(r) + ")") + ": " +
              shell_join(ps.argv) + "\n" + tail(last_output));
@@ -355,8 +361,11 @@ std::unique_ptr<PooledServerRun> ServerPool::acquire(const ManyServerSpec& spec,
     s->retired = true;
     throw Error(Errc::peer, "pooled " + spec.peer + " server did not start: " + s->command);
   }
-  if (s->state == PooledServer::State::dead)
+  if (s->state == PooledServer::State::dead) {
+    if (s->refusal)
+      throw SetupRefusal(Side::server, *s->refusal);
     throw Error(Errc::peer, s->failure);
+  }
   return run;
 }
 

@@ -93,73 +93,10 @@ std::string str(const json& j, std::string_view key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-bool is_skip(std::string_view grade) {
-  return grade == "not_applicable" || grade == "expected_failure";
-}
-
-bool is_failure(std::string_view grade) {
-  return grade != "pass" && grade != "unexpected_pass" && !is_skip(grade);
-}
-
-std::string_view mark(std::string_view grade) {
-  if (grade == "pass")
-    return "ok";
-  if (grade == "wrong_reason")
-    return "WR";
-  if (grade == "fail")
-    return "XX";
-  if (grade == "not_applicable")
-    return "--";
-  if (grade == "timeout")
-    return "TO";
-  if (grade == "harness_error")
-    return "!!";
-  if (grade == "expected_failure")
-    return "xf";
-  if (grade == "unexpected_pass")
-    return "UP";
-  if (grade == "flaky")
-    return "FL";
-  if (grade == "adapter_broken")
-    return "AB";
-  return "??";
-}
-
-std::string_view emoji(std::string_view grade) {
-  if (grade == "pass")
-    return "✅";
-  if (grade == "wrong_reason")
-    return "🟡";
-  if (grade == "fail")
-    return "❌";
-  if (grade == "not_applicable")
-    return "➖";
-  if (grade == "timeout")
-    return "⏱️";
-  if (grade == "harness_error")
-    return "💥";
-  if (grade == "expected_failure")
-    return "☑️";
-  if (grade == "unexpected_pass")
-    return "🎉";
-  if (grade == "flaky")
-    return "🎲";
-  if (grade == "adapter_broken")
-    return "🔧";
-  return "❓";
-}
-
 std::vector<std::string> grade_order(const json& results) {
-  std::vector<std::string> out = {"pass",
-                                  "wrong_reason",
-                                  "fail",
-                                  "timeout",
-                                  "harness_error",
-                                  "not_applicable",
-                                  "expected_failure",
-                                  "unexpected_pass",
-                                  "flaky",
-                                  "adapter_broken"};
+  std::vector<std::string> out;
+  for (const auto& g : grades())
+    out.emplace_back(g.name);
   for (const auto& c : results["cases"]) {
     const std::string g = str(c["verdict"], "grade");
     if (std::find(out.begin(), out.end(), g) == out.end())
@@ -296,6 +233,8 @@ std::string behaviour(const CaseView& c) {
     const std::string outcome = str(s, "outcome");
     if (outcome.empty() || outcome == "invalid")
       return std::string(name) + " did not run";
+    if (outcome == "refused")
+      return std::string(name) + " refused to present";
     std::string out = std::string(name) + " " + outcome;
     if (!str(s, "phase").empty() && str(s, "phase") != "done")
       out += " in " + str(s, "phase");

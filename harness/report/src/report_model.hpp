@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "harness/report/grades.hpp"
 
 namespace harness::report {
 
@@ -52,14 +53,6 @@ struct RunView {
 
 // String field or "" (null, absent and non-string values alike).
 [[nodiscard]] std::string str(const json& j, std::string_view key);
-
-// Grades by their meaning for CI.
-[[nodiscard]] bool is_failure(std::string_view grade); // fails the run (not pass, n/a, xfail)
-[[nodiscard]] bool is_skip(std::string_view grade);    // not_applicable, expected_failure
-
-// Short marks: a letter pair (terminal-like) and an emoji (Markdown).
-[[nodiscard]] std::string_view mark(std::string_view grade);
-[[nodiscard]] std::string_view emoji(std::string_view grade);
 
 // The known grades in display order (then any other grade the results carry).
 [[nodiscard]] std::vector<std::string> grade_order(const json& results);

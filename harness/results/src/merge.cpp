@@ -231,7 +231,7 @@ json merge_results(const std::vector<SavedRun>& runs, const MergeOptions& option
   out["merged_from"] = from;
   json totals = json::object();
   for (const char* g :
-       {"fail", "harness_error", "not_applicable", "pass", "timeout", "wrong_reason"})
+       {"fail", "harness_error", "not_applicable", "pass", "refused", "timeout", "wrong_reason"})
     totals[g] = 0;
   for (const auto& c : cases) {
     const std::string g = text_at(c, "/verdict/grade");

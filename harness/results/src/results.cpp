@@ -3,6 +3,7 @@
 
 #include "harness/grading/expectations.hpp"
 #include "harness/report/divergence.hpp"
+#include "harness/report/grades.hpp"
 
 #include <unistd.h>
 
@@ -21,32 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-const char* mark(Grade g) {
-  switch (g) {
-  case Grade::pass:
-    return "ok";
-  case Grade::wrong_reason:
-    return "WR";
-  case Grade::fail:
-    return "XX";
-  case Grade::not_applicable:
-    return "--";
-  case Grade::timeout:
-    return "TO";
-  case Grade::harness_error:
-    return "!!";
-  case Grade::flaky:
-    return "FL";
-  case Grade::adapter_broken:
-    return "AB";
-  case Grade::expected_failure:
-    return "xf";
-  case Grade::unexpected_pass:
-    return "UP";
-  case Grade::invalid:
-    break;
-  }
-  return "??";
+std::string_view mark(Grade g) {
+  return report::mark(to_string(g));
 }
 
 const char* colour(Grade g) {
@@ -56,6 +33,7 @@ const char* colour(Grade g) {
   case Grade::wrong_reason:
     return "\033[33m";
   case Grade::not_applicable:
+  case Grade::refused:
     return "\033[90m";
   case Grade::flaky:
     return "\033[35m";
@@ -332,7 +310,7 @@ json results_json(const RunInfo& info, const std::vector<CaseResult>& cases) {
 std::map<std::string, int> totals(const std::vector<CaseResult>& cases) {
   std::map<std::string, int> t;
   for (const auto g : {Grade::pass, Grade::wrong_reason, Grade::fail, Grade::not_applicable,
-                       Grade::timeout, Grade::harness_error})
+                       Grade::refused, Grade::timeout, Grade::harness_error})
     t[std::string(to_string(g))] = 0;
   for (const auto& r : cases)
     ++t[std::string(to_string(r.verdict.grade))];
@@ -406,15 +384,18 @@ std::string render_matrix(const std::vector<CaseResult>& cases, bool color) {
     out += pad(row, width);
     for (const auto& col : cols) {
       auto it = cell.find({row, col});
-      out += it == cell.end() ? pad("", 4) : paint(mark(it->second), it->second, color) + "  ";
+      out += it == cell.end() ? pad("", 4)
+                              : paint(std::string(mark(it->second)), it->second, color) + "  ";
     }
     out += "\n";
   }
   out += "\ncolumns (client>server tls):";
   for (std::size_t i = 0; i < cols.size(); ++i)
     out += (i % 4 == 0 ? "\n  " : "   ") + pad(std::to_string(i + 1) + " " + cols[i], 24);
-  out += "\nmarks: ok pass, WR wrong reason, XX fail, -- not applicable, TO timeout, !! harness "
-         "error, FL flaky, AB adapter broken, xf expected failure, UP unexpected pass\n";
+  out += "\nmarks:";
+  for (const auto& g : report::grades())
+    out += (g.name == "pass" ? " " : ", ") + std::string(g.mark) + " " + std::string(g.label);
+  out += "\n";
   std::string t;
   for (const auto& [grade, n] : totals(cases))
     if (n)

@@ -129,6 +129,14 @@ std::string slug(std::string s) {
   return s;
 }
 
+// The side of a case whose peer refused its configuration before they could meet.
+SideObservation not_exercised(const std::string& peer, const std::string& text) {
+  SideObservation o;
+  o.peer = peer;
+  o.error_text = text;
+  return o;
+}
+
 SideObservation harness_side(const std::string& peer, const std::string& text) {
   SideObservation o;
   o.peer = peer;
@@ -279,6 +287,12 @@ CaseConfigs case_configs(const CaseSpec& c, const PkiDir& pki, Inputs& inputs,
   client.verify = s.client.verify;
   client.keylog = dir / "client.keylog";
   client.timeout = options.timeout;
+  // Test the verifier, not the presenter: the side that must not be the one to reject presents
+  // permissively.
+  if (s.expect.result == ExpectedResult::rejected && s.expect.by) {
+    server.permissive = *s.expect.by == Side::client;
+    client.permissive = *s.expect.by == Side::server;
+  }
   if (c.version == TlsVersion::tls12 && !s.key_exchange.empty())
     server.cipher_list = client.cipher_list = s.key_exchange == "rsa" ? "kRSA" : "ECDHE";
   return out;
@@ -378,9 +392,22 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
         throw Error(Errc::io, std::string("relay (needed by a pooled server): ") + e.what());
       r.trace_note = std::string("relay: ") + e.what();
     }
-    auto client_run = c.client->run_client(client, relay ? relay->port() : server_run->port(), ctx);
+    ClientRun client_run;
+    try {
+      client_run = c.client->run_client(client, relay ? relay->port() : server_run->port(), ctx);
+    } catch (const SetupRefusal& refusal) { // our own client refused its configuration
+      client_run.observation = refusal.observation();
+    }
     r.client = std::move(client_run.observation);
     r.reproduce_client = std::move(client_run.command_line);
+    if (r.client.outcome == Outcome::refused) {
+      // It never connected: the server waits for nobody. Stop it now rather than at its deadline.
+      server_run.reset();
+      r.server = not_exercised(si.name, "not exercised: the client refused its configuration");
+      r.verdict = grade_case(s, r.client, r.server);
+      r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+      return r;
+    }
     const auto spent =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     const auto left = std::max(std::chrono::milliseconds(500), options.timeout - spent);
@@ -410,6 +437,10 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
       grade_flow(s, c.version, nullptr, {}, false, r.trace_note, r.verdict);
     if (rec)
       write_case_pcap(r, *rec, options.pcap, keylog);
+  } catch (const SetupRefusal& refusal) { // the server refused its configuration
+    r.server = refusal.observation();
+    r.client = not_exercised(ci.name, "not exercised: the server refused its configuration");
+    r.verdict = grade_case(s, r.client, r.server);
   } catch (const Error& e) {
     r.verdict.grade = Grade::harness_error;
     r.verdict.detail = e.what();

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
+
 #include "harness/model/reasons.hpp"
 
 namespace harness {
@@ -73,6 +75,25 @@ struct SideObservation {
   // request), as a client it received it (or the echo). A record, not a verdict: see reconcile().
   bool resource = false;
   std::optional<OverruledClaim> overruled; // set by reconcile()
+};
+
+// A side refused its own identity or configuration before any connection (Outcome::refused):
+// thrown by whatever starts it, caught by the runner, which records `observation` and grades the
+// case "refused" — an observation about the stack, not a fault of the harness. To anyone else
+// (`tlsmatrix serve`, `connect`) it is the invalid input it is.
+class SetupRefusal : public tlsmatrix::Error {
+public:
+  SetupRefusal(Side side, SideObservation observation)
+      : tlsmatrix::Error(tlsmatrix::Errc::invalid_input,
+                         observation.reason + ": " + observation.error_text),
+        side_(side),
+        observation_(std::move(observation)) {}
+  [[nodiscard]] Side side() const { return side_; }
+  [[nodiscard]] const SideObservation& observation() const { return observation_; }
+
+private:
+  Side side_;
+  SideObservation observation_;
 };
 
 } // namespace harness

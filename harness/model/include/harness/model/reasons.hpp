@@ -22,6 +22,8 @@ namespace harness {
 //  - how a connection ended without an alert: peer_closed, reset;
 //  - unmapped: neither the side's output nor the wire explains it (an adapter's defect).
 [[nodiscard]] const std::set<std::string>& canonical_reasons();
+// The reasons a side may give for refusing its own configuration at setup.
+[[nodiscard]] const std::set<std::string>& refusal_reasons();
 
 // An X509_V_ERR_* code as the side that verified reports it; "unmapped" for codes we do not know.
 [[nodiscard]] std::string_view reason_for_verify_error(int x509_error);

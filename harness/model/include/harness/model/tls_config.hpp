@@ -28,6 +28,10 @@ struct TlsConfig {
   // Client only: the server echoes the request instead of serving the resource, so the exchange
   // is complete once the request's first line (echo_marker) has come back.
   bool server_echoes = false;
+  // This side presents the certificate another side is tested on: it runs as permissively as
+  // its stack allows (OpenSSL: security level 0), so that its own policy does not decide the case
+  // (docs/peers.md, "Permissive presenters"). The verifying side keeps its stack's defaults.
+  bool permissive = false;
   std::string cipher_list;      // TLS 1.2 OpenSSL cipher string ("" = default)
   std::string ciphersuites;     // TLS 1.3 suites ("" = default)
   std::filesystem::path keylog; // NSS key log file to write ("" = none)

@@ -9,6 +9,8 @@
 
 namespace harness {
 
+// refused: a side refused its own identity or configuration at setup (Outcome::refused) — the
+// stack under test was never exercised; shown as "refused to present", not a failure.
 // flaky: a case run several times (--repeat) whose runs disagreed; adapter_broken: the peer's
 // sanity gate failed, so its column says nothing about the stack (see sanity.hpp).
 // expected_failure / unexpected_pass are given by an expectations file (expectations.hpp), never
@@ -19,6 +21,7 @@ enum class Grade {
   wrong_reason,
   fail,
   not_applicable,
+  refused,
   timeout,
   harness_error,
   flaky,

@@ -56,6 +56,7 @@ struct EndpointArgs {
   std::string pki, identity, trust_entity;
   std::string tls = "1.3";
   unsigned timeout_ms = 5000;
+  bool permissive = false;
 };
 
 struct ServeArgs {
@@ -113,6 +114,7 @@ TlsConfig make_config(const EndpointArgs& a) {
   else
     c.ciphersuites = a.cipher;
   c.keylog = a.keylog;
+  c.permissive = a.permissive;
   c.timeout = std::chrono::milliseconds(a.timeout_ms);
   return c;
 }
@@ -356,6 +358,10 @@ void add_common_options(CLI::App& cmd, EndpointArgs& a, const char* identity_rol
                  "TLS 1.2: OpenSSL cipher list (e.g. kRSA); TLS 1.3: ciphersuites (e.g. "
                  "TLS_AES_128_GCM_SHA256)");
   cmd.add_option("--keylog", a.keylog, "Append NSS key log lines (for Wireshark) to this file");
+  cmd.add_flag("--permissive", a.permissive,
+               "Present our certificate at OpenSSL security level 0, as `run` does for the side "
+               "that is not under test (a SHA-1, MD5 or 1024-bit certificate is then sent, not "
+               "refused)");
   cmd.add_option("--timeout", a.timeout_ms, "Deadline per connection, in milliseconds")
       ->capture_default_str();
 }

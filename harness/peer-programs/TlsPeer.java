@@ -3,9 +3,10 @@
 // harness/peer-programs/CMakeLists.txt with javac into the build tree; run by its tlspeer-java
 // launcher (JVM flags that cut start time).
 //   server --port P --cert F --key F [--chain F] [--trust F] [--crls F]
-//          [--client-auth none|request|require] [--tls 1.2|1.3] [--keylog F] [--many]
+//          [--client-auth none|request|require] [--tls 1.2|1.3] [--keylog F] [--many] [--permissive]
 //   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify]
-//          [--tls V] [--keylog F] [--echo]
+//          [--tls V] [--keylog F] [--echo] [--permissive]
+// --permissive: this side presents the certificate under test; relax its own algorithm policy.
 //   version
 //   train KEYSTORE.p12   (build time only: handshakes with itself so that the class-data sharing
 //                         archive the launcher uses holds the classes a real case loads)
@@ -34,6 +35,7 @@ import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Security;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertStore;
 import java.security.cert.CertificateException;
@@ -74,6 +76,7 @@ public final class TlsPeer {
   private boolean noVerify;
   private boolean many;
   private boolean echo;
+  private boolean permissive;
 
   /** The lines of one connection: whole lines, one flush each, prefixed in --many mode. */
   private static final class Say {
@@ -101,6 +104,26 @@ public final class TlsPeer {
     }
   }
 
+  /**
+   * --permissive: this side presents the certificate another side is tested on. Drops the digest
+   * (MD2, MD5, SHA1) and key-size entries of JSSE's disabled-algorithm properties, which otherwise
+   * make a server with a SHA-1-signed certificate find "no cipher suites in common", so that this
+   * side's own policy does not decide the case. Set before any JSSE class reads them.
+   */
+  private static void relaxAlgorithmConstraints() {
+    for (String property : List.of("jdk.certpath.disabledAlgorithms", "jdk.tls.disabledAlgorithms")) {
+      final String value = Security.getProperty(property);
+      if (value == null) continue;
+      final List<String> kept = new ArrayList<>();
+      for (String entry : value.split(",")) {
+        final String e = entry.trim();
+        if (e.startsWith("MD") || e.startsWith("SHA1") || e.contains("keySize")) continue;
+        kept.add(e);
+      }
+      Security.setProperty(property, String.join(", ", kept));
+    }
+  }
+
   private int run(String[] args) {
     if (args.length == 0) throw new IllegalArgumentException("expected server, client or version");
     final String role = args[0];
@@ -125,6 +148,7 @@ public final class TlsPeer {
         case "--no-verify" -> noVerify = true;
         case "--many" -> many = true;
         case "--echo" -> echo = true;
+        case "--permissive" -> permissive = true;
         case "--port", "--server-name", "--cert", "--key", "--chain", "--trust", "--crls",
             "--client-auth", "--tls", "--keylog" -> {
           if (i + 1 >= args.length) throw new IllegalArgumentException(a + " needs a value");
@@ -141,6 +165,7 @@ public final class TlsPeer {
     if (!List.of("none", "request", "require").contains(auth))
       throw new IllegalArgumentException("--client-auth expects none, request or require");
     final Say say = new Say("");
+    if (permissive) relaxAlgorithmConstraints();
     final SSLContext ctx;
     try {
       ctx = context(role.equals("server"));

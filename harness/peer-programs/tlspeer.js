@@ -5,6 +5,8 @@
 //          [--tls 1.2|1.3] [--keylog F]
 //   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
 //          [--keylog F] [--echo]
+// --permissive (either role): this side presents the certificate under test; OpenSSL security
+// level 0, so that its own policy does not refuse it.
 // Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 // VERIFY <code> <text>, ALERT received <name>, ERROR <phase> <code> <library text>.
 // `server --many` serves connection after connection concurrently until killed; each line about a
@@ -28,6 +30,7 @@ function parse(argv) {
     if (argv[i] === '--no-verify') args.noVerify = true;
     else if (argv[i] === '--many') args.many = true;
     else if (argv[i] === '--echo') args.echo = true;
+    else if (argv[i] === '--permissive') args.permissive = true;
     else if (names[argv[i]] && i + 1 < argv.length) args[names[argv[i]]] = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -59,6 +62,9 @@ function report(phase, err, out = say) {
 function options(args) {
   const o = {};
   if (args.tls) o.minVersion = o.maxVersion = `TLSv${args.tls}`;
+  // Security level 0: OpenSSL's level 2 (Debian's default) refuses to use a SHA-1/MD5-signed or
+  // 1024-bit certificate of our own. The default list keeps the TLS 1.3 suites.
+  if (args.permissive) o.ciphers = `${tls.DEFAULT_CIPHERS}:@SECLEVEL=0`;
   if (args.cert) {
     // The leaf, then the intermediates it should send.
     o.cert = fs.readFileSync(args.cert, 'utf8') + (args.chain ? fs.readFileSync(args.chain, 'utf8') : '');

@@ -5,6 +5,8 @@
 #          [--tls 1.2|1.3] [--keylog F]
 #   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
 #          [--keylog F] [--echo]
+# --permissive (either role): this side presents the certificate under test; OpenSSL security
+# level 0, so that its own policy does not refuse it.
 # Output lines: READY <port>, HANDSHAKE <version>, PEER <subject|anonymous>, COMPLETED ...,
 # VERIFY <openssl code> <text>, ALERT received <name>, ERROR <phase> <kind> <library text>.
 # `server --many` serves connection after connection concurrently (a thread each) until killed;
@@ -60,6 +62,10 @@ def context(args, server):
     if args.tls:
         version = ssl.TLSVersion.TLSv1_2 if args.tls == "1.2" else ssl.TLSVersion.TLSv1_3
         ctx.minimum_version = ctx.maximum_version = version
+    if args.permissive:
+        # Security level 0 before the certificate is loaded: OpenSSL's level 2 (Debian's default)
+        # refuses to use a SHA-1/MD5-signed or 1024-bit certificate of our own.
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     if args.cert:
         if args.chain:
             # load_cert_chain takes one file: the leaf, then the intermediates it should send.
@@ -216,6 +222,7 @@ def main():
     p.add_argument("--keylog")
     p.add_argument("--many", action="store_true")
     p.add_argument("--echo", action="store_true")
+    p.add_argument("--permissive", action="store_true")
     args = p.parse_args()
     try:
         return serve(args) if args.role == "server" else connect(args)

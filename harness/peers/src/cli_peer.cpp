@@ -145,9 +145,11 @@ public:
         o.peer = def_.info.name;
         throw SetupRefusal(Side::server, std::move(o));
       }
-      throw Error(Errc::peer, def_.info.name + " server did not become ready" +
-                                  (r.timed_out ? " within its deadline" : " (it exited)") + ": " +
-                                  shell_join(cmd.argv) + "\n" + last_output.substr(0, 2000));
+      throw Error(Errc::peer,
+                  def_.info.name + " server did not become ready" +
+                      (r.timed_out ? " within its deadline" : " (it exited)") + ": " +
+                      (last_output.empty() ? "it printed nothing" : last_output.substr(0, 2000)) +
+                      "\ncommand: " + shell_join(cmd.argv));
     }
     throw Error(Errc::peer,
                 def_.info.name + " server: no free port after 3 attempts: " + last_output);
@@ -385,7 +387,10 @@ private:
       entry = slot;
     }
     std::lock_guard lock(entry->mutex);
+    const Side side = role_name == "server" ? Side::server : Side::client;
     if (entry->done) {
+      if (entry->refusal)
+        throw SetupRefusal(side, *entry->refusal);
       if (!entry->error.empty())
         throw Error(Errc::peer, entry->error);
       return dir;
@@ -433,6 +438,19 @@ private:
         log += r.out + r.err;
         if (r.timed_out)
           fail(shell_join(argv) + " did not finish");
+        // A step that refused the identity it was given (a key that does not match, a key type
+        // the stack cannot import) is the stack refusing its configuration: an observation.
+        if (r.exit_code != 0) {
+          if (SideObservation o = classify(def_, role, side == Side::server, *vars.config, r);
+              o.outcome == Outcome::refused) {
+            o.peer = def_.info.name;
+            o.error_text +=
+                (o.error_text.ends_with("\n") ? "" : "\n") + std::string("in: ") + shell_join(argv);
+            entry->refusal = o;
+            common::write_file_atomic(dir / "prepare.log", log);
+            throw SetupRefusal(side, std::move(o));
+          }
+        }
         if (r.exit_code != 0)
           fail(shell_join(argv) + " exited " +
                (r.exit_code ? std::to_string(*r.exit_code) : std::string("by a signal")) + ": " +
@@ -447,6 +465,7 @@ private:
     std::mutex mutex;
     bool done = false;
     std::string error;
+    std::optional<SideObservation> refusal; // the stack refused its identity in a step
   };
 
   Definition def_;

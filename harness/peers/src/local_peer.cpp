@@ -23,6 +23,8 @@ std::string common_flags(const TlsConfig& c) {
     cmd += " --trust " + shell_join({c.trust.string()});
   if (!c.cipher_list.empty())
     cmd += " --cipher " + shell_join({c.cipher_list});
+  if (c.permissive)
+    cmd += " --permissive";
   return cmd;
 }
 

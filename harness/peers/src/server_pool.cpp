@@ -69,7 +69,7 @@ public:
   std::mutex mutex;
   std::condition_variable changed;
   State state = State::starting;
-  std::string failure;    // why it is dead
+  std::string failure;                    // why it is dead
   std::optional<SideObservation> refusal; // it refused its own configuration at start
   bool retired = false;   // a connection hung: no new cases; stopped once its users are done
   unsigned users = 0;     // cases holding it
@@ -167,7 +167,8 @@ private:
         }
         fail("pooled " + spec_.peer + " server did not become ready" +
              (r.timed_out ? " within its deadline" : " (it " + describe_exit(r) + ")") + ": " +
-             shell_join(ps.argv) + "\n" + tail(last_output));
+             (last_output.empty() ? "it printed nothing" : tail(last_output)) +
+             "\ncommand: " + shell_join(ps.argv));
         return;
       }
       if (!process) {

@@ -213,6 +213,15 @@ std::string properties(const json& results) {
         value = "unavailable: " + str(p, "unavailable");
       props.push_back({"peer." + name, value});
     }
+  // Rejections neither output nor wire explains: adapter defects, visible in CI too.
+  if (const auto u = results.find("unmapped"); u != results.end() && u->is_object()) {
+    props.push_back({"unmapped", u->value("count", json(0)).dump() + " of " +
+                                     u->value("rejecting_sides", json(0)).dump() +
+                                     " rejecting sides"});
+    if (const auto by = u->find("by_peer"); by != u->end() && by->is_object())
+      for (const auto& [peer, n] : by->items())
+        props.push_back({"unmapped." + peer, n.dump()});
+  }
   if (results.contains("options") && results["options"].is_object())
     for (const auto& [key, value] : results["options"].items())
       props.push_back(

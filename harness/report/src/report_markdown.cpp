@@ -325,6 +325,22 @@ Section diverging(const report::RunView& v) {
   return s;
 }
 
+// Rejections neither output nor wire explains (results.json "unmapped"): adapter defects.
+std::string unmapped_line(const json& results) {
+  const json& u = report::child(results, "unmapped");
+  if (!u.contains("count") || !u["count"].is_number_integer())
+    return {};
+  const long n = u["count"].get<long>();
+  std::string out = "Unmapped reasons: " + std::to_string(n) + " of " +
+                    u.value("rejecting_sides", json(0)).dump() + " rejecting sides";
+  std::string by;
+  for (const auto& [peer, k] : report::child(u, "by_peer").items())
+    by += (by.empty() ? " (" : ", ") + md(peer) + " " + k.dump();
+  out += by.empty() ? "" : by + ")";
+  return (n ? "> [!WARNING]\n> " + out + ": the adapters did not understand these sides.\n\n"
+            : out + ".\n\n");
+}
+
 // Every side whose own account the evidence contradicted (reconciliation's conflicts).
 Section conflicting(const report::RunView& v) {
   Section s;
@@ -350,7 +366,7 @@ Section conflicting(const report::RunView& v) {
 std::string render_markdown(const json& results, const MarkdownOptions& options) {
   check_results(results, "results");
   const report::RunView v = report::view(results);
-  const std::string top = head(results, v);
+  const std::string top = head(results, v) + unmapped_line(results);
   std::string pointer =
       options.html_link.empty()
           ? "Render the full report with `tlsmatrix report RESULTS --html report.html`.\n"

@@ -218,8 +218,11 @@ std::string side_text(const json& side) {
     out += ", exit " + side["exit_code"].dump();
   if (side.contains("verify_error") && side["verify_error"].is_number())
     out += ", verify error " + side["verify_error"].dump();
-  if (!str(side, "reason").empty())
+  if (!str(side, "reason").empty()) {
     out += ", reason " + str(side, "reason");
+    if (const std::string from = str(side, "reason_source"); !from.empty() && from != "none")
+      out += " (from " + from + ")";
+  }
   // What the side claimed when the evidence said otherwise (reconciliation), shown, never lost.
   if (const json& o = child(side, "overruled"); !str(o, "note").empty())
     out += " (overruled: " + str(o, "note") + ")";

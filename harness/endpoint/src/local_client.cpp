@@ -25,11 +25,6 @@ using namespace tls;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
-bool is_ip_literal(const std::string& name) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
-}
-
 std::optional<Fd> connect_tcp(const std::string& host, std::uint16_t port,
                               Clock::time_point deadline, Recorder& rec) {
   // "localhost" may resolve to ::1 first while test servers listen on 127.0.0.1 only.

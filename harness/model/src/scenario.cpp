@@ -1,6 +1,8 @@
 // Strict scenario parsing: the vocabulary of a case, with errors naming file and JSON pointer.
 #include "harness/model/scenario.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -17,8 +19,8 @@ using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
 const std::vector<std::string> capabilities = {
-    "tls1.2", "tls1.3",    "client_cert", "sni", "hostname_check", "crl_check", "keylog",
-    "rsa_kx", "no_verify", "chain_order", "http"};
+    "tls1.2", "tls1.3",    "client_cert", "sni",  "hostname_check", "crl_check", "keylog",
+    "rsa_kx", "no_verify", "chain_order", "http", "ipv6_name",      "ed25519"};
 
 std::optional<ClientAuth> parse_client_auth(const std::string& s) {
   if (s == "none")
@@ -212,6 +214,7 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   implies(s.key_exchange == "rsa", "rsa_kx");
   implies(!s.client.verify, "no_verify");
   implies(s.server.chain == ChainShape::reversed, "chain_order");
+  implies(is_ipv6_literal(s.client.server_name), "ipv6_name");
 
   const JsonNode expect = root.required("expect", "an object {result, by, reasons, alerts}");
   expect.only_keys({"result", "by", "reasons", "alerts", "flow"});
@@ -296,6 +299,16 @@ std::vector<Scenario> load_scenarios(const std::filesystem::path& path, const Pk
     out.push_back(std::move(s));
   }
   return out;
+}
+
+bool is_ip_literal(const std::string& name) {
+  in6_addr address{};
+  return inet_pton(AF_INET, name.c_str(), &address) == 1 || is_ipv6_literal(name);
+}
+
+bool is_ipv6_literal(const std::string& name) {
+  in6_addr address{};
+  return inet_pton(AF_INET6, name.c_str(), &address) == 1;
 }
 
 } // namespace harness

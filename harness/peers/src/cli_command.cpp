@@ -41,6 +41,8 @@ std::string Vars::value(const std::string& key) const {
     return c.crls.string();
   if (key == "server_name")
     return c.server_name;
+  if (key == "server_name_url") // the host part of a URL: an IPv6 literal in brackets
+    return is_ipv6_literal(c.server_name) ? "[" + c.server_name + "]" : c.server_name;
   if (key == "cipher_list")
     return c.cipher_list;
   if (key == "ciphersuites")

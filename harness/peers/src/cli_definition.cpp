@@ -21,10 +21,11 @@ using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
 const std::set<std::string>& config_placeholders() {
-  static const std::set<std::string> names{"port",          "cert",   "key",         "chain",
-                                           "trust",         "crls",   "server_name", "cipher_list",
-                                           "ciphersuites",  "keylog", "cert_chain",  "request_file",
-                                           "definition_dir"};
+  static const std::set<std::string> names{
+      "port",         "cert",          "key",         "chain",
+      "trust",        "crls",          "server_name", "server_name_url",
+      "cipher_list",  "ciphersuites",  "keylog",      "cert_chain",
+      "request_file", "definition_dir"};
   return names;
 }
 
@@ -469,6 +470,8 @@ bool condition_holds(const std::string& when, const TlsConfig& c) {
     return c.server_echoes;
   if (when == "permissive")
     return c.permissive;
+  if (when == "server_name_ip")
+    return is_ip_literal(c.server_name);
   if (when == "keylog")
     return !c.keylog.empty();
   if (when == "cipher_list")

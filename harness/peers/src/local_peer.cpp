@@ -68,9 +68,9 @@ public:
     info_.name = "local";
     info_.description = "tlsmatrix's own endpoints on libssl (tlsmatrix serve / connect)";
     info_.client = info_.server = true;
-    info_.capabilities = {"tls1.2",         "tls1.3",      "client_cert", "sni",
-                          "hostname_check", "crl_check",   "keylog",      "rsa_kx",
-                          "no_verify",      "chain_order", "http"};
+    info_.capabilities = {"tls1.2",    "tls1.3",    "client_cert", "sni",       "hostname_check",
+                          "crl_check", "keylog",    "rsa_kx",      "no_verify", "chain_order",
+                          "http",      "ipv6_name", "ed25519"};
     // libssl sends unsupported_certificate for a certificate whose extended key usage forbids
     // the purpose (X509_V_ERR_INVALID_PURPOSE), as the OpenSSL-based definitions also say.
     info_.alert_reasons = {{"unsupported_certificate", "bad_purpose"}};

@@ -24,7 +24,8 @@ struct TlsConfig {
   bool crl_check = false;
   ClientAuth client_auth = ClientAuth::none; // server only
   bool verify = true;                        // client only: verify the server certificate
-  std::string server_name = "localhost";     // client only: SNI and hostname check
+  std::string server_name = "localhost";     // client only: SNI and hostname check (an IP
+                                             // literal is checked as an IP and sent as no SNI)
   // Client only: the server echoes the request instead of serving the resource, so the exchange
   // is complete once the request's first line (echo_marker) has come back.
   bool server_echoes = false;
@@ -37,5 +38,10 @@ struct TlsConfig {
   std::filesystem::path keylog; // NSS key log file to write ("" = none)
   std::chrono::milliseconds timeout{5000};
 };
+
+// An IPv4 or IPv6 literal ("127.0.0.1", "::1"): a name verified against iPAddress SANs, never
+// sent as SNI (RFC 6066 §3).
+[[nodiscard]] bool is_ip_literal(const std::string& name);
+[[nodiscard]] bool is_ipv6_literal(const std::string& name);
 
 } // namespace harness

@@ -302,6 +302,20 @@ int run(const RunArgs& a) {
     }
     gate_scenarios = &default_scenarios;
   }
+  // The positive controls join the gate when they fit this PKI (a PKI of the user's own may lack
+  // their entities: the gate then runs without them, and says so).
+  std::vector<harness::Scenario> controls;
+  if (const fs::path dir = fs::path(TLSMATRIX_SCENARIOS_DIR) / "controls";
+      !a.no_sanity && fs::is_directory(dir)) {
+    try {
+      controls = harness::load_scenarios(dir.string(), &pki);
+    } catch (const Error& e) {
+      if (!a.quiet)
+        std::cerr << "tlsmatrix: sanity gate: without the positive controls, which do not fit "
+                     "this PKI: "
+                  << e.what() << "\n";
+    }
+  }
   folder.keep();
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
@@ -331,6 +345,7 @@ int run(const RunArgs& a) {
   matrix.repeat = a.repeat;
   matrix.sanity = !a.no_sanity;
   matrix.gate_scenarios = gate_scenarios;
+  matrix.gate_controls = &controls;
   for (const auto& p : peers)
     if (p->info().name == "local")
       matrix.local = p.get();
@@ -540,10 +555,10 @@ void add_run_commands(CLI::App& app, std::function<int()>& run_fn) {
   r->add_option("--repeat", a->repeat,
                 "Run every case N times; runs that disagree make the cell flaky")
       ->capture_default_str();
-  r->add_flag(
-      "--no-sanity", a->no_sanity,
-      "Skip the sanity gate (a peer's column counts only after it accepted one-way and mutual and "
-      "rejected an untrusted certificate against our endpoint)");
+  r->add_flag("--no-sanity", a->no_sanity,
+              "Skip the sanity gate (a peer's column counts only after it passed the positive "
+              "controls, accepted one-way and mutual and "
+              "rejected an untrusted certificate against our endpoint)");
   r->add_flag("-q,--quiet", a->quiet, "No progress or matrix; exit code only");
   add_gate_options(*r, a->gates);
   r->footer(

@@ -47,10 +47,9 @@ TEST(Controls, EveryControlPassesOnEveryCapablePeer) {
   }
 }
 
-// The openssl definition with the IP form of its name check turned back into the DNS form
-// (-verify_ip -> -verify_hostname): the IP-address controls must catch it.
-TEST(Controls, AMistranslatedOptionFailsItsControl) {
-  ScratchDir dir;
+// A copy of the openssl definition, named openssl-flipped, whose IP-address name check is turned
+// back into the DNS form (-verify_ip -> -verify_hostname), in dir/peers.
+void write_flipped_openssl(const fs::path& dir) {
   json def = json::parse(
       testing_support::read_text(testing_support::source_dir() / "harness/peers/openssl.json"));
   def["name"] = "openssl-flipped";
@@ -64,6 +63,40 @@ TEST(Controls, AMistranslatedOptionFailsItsControl) {
   ASSERT_EQ(flipped, 1) << "openssl.json no longer has one -verify_ip option";
   fs::create_directories(dir / "peers");
   testing_support::write_text(dir / "peers/openssl-flipped.json", def.dump(2));
+}
+
+// The gate runs the controls too: the flipped client is adapter_broken before any of its cells
+// is believed, while its server role (which the flip does not touch) passes.
+TEST(Controls, TheSanityGateCatchesAMistranslatedOption) {
+  ScratchDir dir;
+  write_flipped_openssl(dir.path());
+  const auto r = testing_support::run(
+      {testing_support::tlsmatrix_binary(), "run", "--no-expectations", "--peer-defs",
+       (dir / "peers").string(), "--peers", "local,openssl-flipped", "--filter", "one-way/*",
+       "--jobs", "2", "--quiet", "--out", (dir / "results").string()},
+      "", std::chrono::seconds(180));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto results = json::parse(testing_support::read_text(dir / "results/latest/results.json"));
+  const json& gate = results.at("sanity").at("peers").at("openssl-flipped");
+  EXPECT_FALSE(gate.at("client").at("ok").get<bool>());
+  EXPECT_NE(gate.at("client").at("why").get<std::string>().find("control-server-name-ip"),
+            std::string::npos)
+      << gate.at("client").at("why");
+  EXPECT_TRUE(gate.at("server").at("ok").get<bool>()) << gate.at("server").at("why");
+  int broken = 0;
+  for (const auto& c : results.at("cases"))
+    if (c.at("client") == "openssl-flipped") {
+      EXPECT_EQ(c.at("verdict").at("grade"), "adapter_broken") << c.at("id");
+      ++broken;
+    }
+  EXPECT_GT(broken, 0);
+}
+
+// The openssl definition with the IP form of its name check turned back into the DNS form
+// (-verify_ip -> -verify_hostname): the IP-address controls must catch it.
+TEST(Controls, AMistranslatedOptionFailsItsControl) {
+  ScratchDir dir;
+  write_flipped_openssl(dir.path());
   const auto r = testing_support::run(
       {testing_support::tlsmatrix_binary(), "run", "--scenarios", controls.string(),
        "--no-expectations", "--no-sanity", "--peer-defs", (dir / "peers").string(), "--peers",

@@ -31,7 +31,12 @@ MatrixRun run_matrix(const std::vector<CaseSpec>& plan, const PkiDir& pki,
   // (1) The gate.
   std::vector<CaseResult> gate_results;
   if (matrix.sanity && matrix.local && matrix.gate_scenarios) {
-    out.sanity = plan_sanity(plan, *matrix.gate_scenarios, *matrix.local);
+    static const std::vector<Scenario> no_controls;
+    // Not a conditional expression: that would copy the controls into a temporary, and the gate's
+    // cases point into them.
+    const std::vector<Scenario>& controls =
+        matrix.gate_controls != nullptr ? *matrix.gate_controls : no_controls;
+    out.sanity = plan_sanity(plan, *matrix.gate_scenarios, *matrix.local, controls);
     for (const auto& c : out.sanity.cases)
       if (!planned.contains(c.id))
         ++total;

@@ -1,5 +1,5 @@
-// The per-peer sanity gate (docs/peers.md#advisory-verification: a CLI whose verification is only advisory must not
-// produce a column of results that look like a stack's behaviour).
+// The per-peer sanity gate (docs/peers.md#advisory-verification: a CLI whose verification is only
+// advisory must not produce a column of results that look like a stack's behaviour).
 #include "harness/run/sanity.hpp"
 
 #include <algorithm>
@@ -32,10 +32,11 @@ TlsVersion gate_version(const Scenario& s, const Peer& p) {
 }
 
 // The gate asks whether the adapter accepts and rejects, not why: a rejection for another reason or
-// with another alert (wrong_reason) is a difference between stacks (docs/peers.md#same-fault-different-alerts), which the
-// matrix is there to show. Likewise a case whose outcome was right but whose wire flow was not
-// (Botan's tls_client reports its refusal and carries on, docs/peers.md#botan-tls_client-never-refuses; Node's TLS 1.2 client finishes
-// the handshake before it refuses): the adapter works, the stack differs.
+// with another alert (wrong_reason) is a difference between stacks
+// (docs/peers.md#same-fault-different-alerts), which the matrix is there to show. Likewise a case
+// whose outcome was right but whose wire flow was not (Botan's tls_client reports its refusal and
+// carries on, docs/peers.md#botan-tls_client-never-refuses; Node's TLS 1.2 client finishes the
+// handshake before it refuses): the adapter works, the stack differs.
 bool gate_passed(const Verdict& v) {
   const Grade g = v.outcome_grade == Grade::invalid ? v.grade : v.outcome_grade;
   return g == Grade::pass || g == Grade::wrong_reason || g == Grade::not_applicable;
@@ -50,7 +51,7 @@ const std::vector<std::string>& gate_scenario_ids() {
 }
 
 SanityPlan plan_sanity(const std::vector<CaseSpec>& matrix, const std::vector<Scenario>& scenarios,
-                       Peer& local) {
+                       Peer& local, const std::vector<Scenario>& controls) {
   std::vector<std::pair<Peer*, Side>> subjects;
   auto add = [&](Peer* p, Side role) {
     if (p == &local || p->info().name == local.info().name)
@@ -69,8 +70,13 @@ SanityPlan plan_sanity(const std::vector<CaseSpec>& matrix, const std::vector<Sc
   const std::vector<std::string> server_gate = {"one-way", "mutual", "client-untrusted-root"};
   for (const auto& [peer, role] : subjects) {
     SanityCheck check{peer->info().name, role, {}, true, {}};
-    for (const auto& id : role == Side::client ? client_gate : server_gate) {
-      const Scenario& s = find_scenario(scenarios, id);
+    std::vector<const Scenario*> gate;
+    for (const auto& id : role == Side::client ? client_gate : server_gate)
+      gate.push_back(&find_scenario(scenarios, id));
+    for (const auto& control : controls)
+      gate.push_back(&control);
+    for (const Scenario* scenario : gate) {
+      const Scenario& s = *scenario;
       const TlsVersion v = gate_version(s, *peer);
       Peer* client = role == Side::client ? peer : &local;
       Peer* server = role == Side::client ? &local : peer;

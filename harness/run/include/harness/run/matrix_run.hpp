@@ -17,6 +17,7 @@ struct MatrixOptions {
   unsigned repeat = 1; // runs per case (>= 1)
   bool sanity = true;  // run the gate (needs the gate scenarios and the local peer)
   const std::vector<Scenario>* gate_scenarios = nullptr; // where the gate's scenarios come from
+  const std::vector<Scenario>* gate_controls = nullptr;  // positive controls the gate adds
   Peer* local = nullptr;                                 // our endpoint, the gate's other side
 };
 

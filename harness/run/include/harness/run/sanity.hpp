@@ -17,6 +17,7 @@ namespace harness {
 // The gate's scenarios, by role of the peer under test (the other side is `local`):
 //   client: one-way, mutual, server-untrusted-root (the peer must reject our server's certificate)
 //   server: one-way, mutual, client-untrusted-root (the peer must reject our client's certificate)
+// plus the positive controls, when given, in both roles.
 // Each at TLS 1.3 when the peer and the scenario can do it, else 1.2.
 // The ids of the gate's scenarios (all four).
 [[nodiscard]] const std::vector<std::string>& gate_scenario_ids();
@@ -36,9 +37,13 @@ struct SanityPlan {
 
 // Gate cases for every non-local peer that appears in `matrix` in a role. `scenarios` must hold
 // the gate scenarios (throws Error(invalid_input) naming the missing one and --no-sanity);
-// `local` is our endpoint peer.
+// `local` is our endpoint peer. `controls` (scenarios/controls: good configurations in every
+// form an option takes) join the gate too, each in both roles: a peer that mistranslates an
+// option is adapter_broken before its cells are believed. A control the peer lacks a capability
+// for is not_applicable, which the gate accepts. `controls` must outlive the plan.
 [[nodiscard]] SanityPlan plan_sanity(const std::vector<CaseSpec>& matrix,
-                                     const std::vector<Scenario>& scenarios, Peer& local);
+                                     const std::vector<Scenario>& scenarios, Peer& local,
+                                     const std::vector<Scenario>& controls = {});
 
 // Grades the checks from the gate cases' results (by id): a check is ok when each of its cases is
 // `pass`, `wrong_reason` (the right side rejected, with another reason or alert: a difference

@@ -46,8 +46,9 @@ bool has_caps(const Peer& p, Side side, const Scenario& s, TlsVersion v, std::st
     return false;
   }
   for (const auto& r : s.requires_) {
-    // A client-side-only need (e.g. no_verify) is only the client's business.
-    if (side == Side::server && client_only(r))
+    // A client-side-only need (e.g. no_verify) is only the client's business, and sending a
+    // chain in a given order only the server's.
+    if ((side == Side::server && client_only(r)) || (side == Side::client && r == "chain_order"))
       continue;
     if (!caps.contains(r)) {
       *missing = p.info().name + " lacks " + r;

@@ -220,7 +220,9 @@ std::string properties(const json& results) {
                                      " rejecting sides"});
     if (const auto by = u->find("by_peer"); by != u->end() && by->is_object())
       for (const auto& [peer, n] : by->items())
-        props.push_back({"unmapped." + peer, n.dump()});
+        if (n.is_object())
+          props.push_back({"unmapped." + peer, std::to_string(n.value("unmapped", 0)) + " of " +
+                                                   std::to_string(n.value("rejecting", 0))});
   }
   if (results.contains("options") && results["options"].is_object())
     for (const auto& [key, value] : results["options"].items())

@@ -335,7 +335,9 @@ std::string unmapped_line(const json& results) {
                     u.value("rejecting_sides", json(0)).dump() + " rejecting sides";
   std::string by;
   for (const auto& [peer, k] : report::child(u, "by_peer").items())
-    by += (by.empty() ? " (" : ", ") + md(peer) + " " + k.dump();
+    if (k.is_object() && k.value("unmapped", 0) > 0)
+      by += (by.empty() ? " (" : ", ") + md(peer) + " " + std::to_string(k.value("unmapped", 0)) +
+            " of " + std::to_string(k.value("rejecting", 0));
   out += by.empty() ? "" : by + ")";
   return (n ? "> [!WARNING]\n> " + out + ": the adapters did not understand these sides.\n\n"
             : out + ".\n\n");

@@ -224,6 +224,28 @@ TEST(ReportJunit, PropertiesNameTheToolAndThePeers) {
             std::string::npos);
 }
 
+// results.json's "unmapped" (adapter defects) is in every report, per stack.
+TEST(ReportUnmapped, MarkdownAndJunitCountThemPerStack) {
+  json r = every_grade();
+  r["unmapped"] = {{"rejecting_sides", 5},
+                   {"count", 2},
+                   {"by_peer",
+                    {{"go", {{"rejecting", 3}, {"unmapped", 2}}},
+                     {"openssl", {{"rejecting", 2}, {"unmapped", 0}}}}}};
+  const std::string md = harness::render_markdown(r);
+  EXPECT_NE(md.find("Unmapped reasons: 2 of 5 rejecting sides (go 2 of 3)"), std::string::npos)
+      << md;
+  const std::string xml = harness::render_junit(r);
+  EXPECT_NE(xml.find(R"(<property name="unmapped" value="2 of 5 rejecting sides"/>)"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find(R"(<property name="unmapped.go" value="2 of 3"/>)"), std::string::npos);
+  r["unmapped"]["count"] = 0;
+  r["unmapped"]["by_peer"]["go"]["unmapped"] = 0;
+  EXPECT_NE(harness::render_markdown(r).find("Unmapped reasons: 0 of 5 rejecting sides."),
+            std::string::npos);
+}
+
 TEST(ReportJunit, XmlEscapeHandlesMarkupAndCharactersXmlCannotCarry) {
   EXPECT_EQ(harness::xml_escape(R"(a<b&c"d'e>f)"), "a&lt;b&amp;c&quot;d&apos;e&gt;f");
   EXPECT_EQ(harness::xml_escape("]]>"), "]]&gt;");

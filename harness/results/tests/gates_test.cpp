@@ -7,6 +7,7 @@
 #include "common/error.hpp"
 #include "harness/grading/expectations.hpp"
 #include "harness/report/divergence.hpp"
+#include "harness/report/grades.hpp"
 #include "harness/report/report.hpp"
 #include "harness/results/baseline.hpp"
 #include "support.hpp"
@@ -361,8 +362,26 @@ TEST(Expectations, RegradeSavedRunKeepsOriginalAndIsIdempotent) {
   EXPECT_EQ(run["totals"]["unexpected_pass"], 0);
 }
 
+// One table gives every grade its marks: a grade added to the enum without a row would show as
+// "??" and fail every run.
+TEST(GradeMarks, EveryGradeHasItsOwnMark) {
+  std::set<std::string_view> marks;
+  for (int g = static_cast<int>(harness::Grade::invalid) + 1;; ++g) {
+    const auto name = harness::to_string(static_cast<harness::Grade>(g));
+    if (name == "invalid" || name.empty())
+      break;
+    const auto& style = harness::report::style(name);
+    EXPECT_EQ(style.name, name) << "no row for " << name;
+    EXPECT_TRUE(marks.insert(style.mark).second) << name << " shares its mark " << style.mark;
+  }
+  EXPECT_GE(marks.size(), 11u);
+  EXPECT_FALSE(harness::report::is_failure("refused"));
+  EXPECT_TRUE(harness::report::is_skip("refused"));
+  EXPECT_EQ(harness::report::mark("no-such-grade"), "??");
+}
+
 TEST(Expectations, RunFailsOnlyForUnexcusedGrades) {
-  for (const char* g : {"pass", "not_applicable", "expected_failure"}) {
+  for (const char* g : {"pass", "not_applicable", "refused", "expected_failure"}) {
     EXPECT_FALSE(harness::fails_run(g, false)) << g;
     EXPECT_FALSE(harness::fails_run(g, true)) << g;
   }

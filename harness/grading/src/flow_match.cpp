@@ -6,9 +6,18 @@
 // and TCP closes — unless the current step names them. Everything else (every other handshake
 // message, TLS 1.2 ChangeCipherSpec, every other alert, undecryptable and malformed records)
 // must be matched by a step.
+//
+// A flight cut short: a side may reject a certificate as soon as the record that carries it has
+// arrived, so its fatal alert can come before the rest of the other side's flight reached it
+// (JSSE and botan tls_server write each handshake message as a record of its own; a stack that
+// packs the flight into one record never shows it). The steps of a flight that follow its
+// Certificate are therefore optional when the next event is the other side's fatal alert, and
+// what of that flight still arrives after the alert is skipped like other leftovers of a dead
+// connection; the steps up to and including the Certificate always count.
 #include "harness/grading/flow_match.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace harness {
 namespace {
@@ -42,10 +51,47 @@ char side_letter(Direction d) {
   return d == Direction::client_to_server ? 'C' : 'S';
 }
 
+// The side that sends a step, when all its alternatives are that side's.
+std::optional<Direction> sender(const FlowStep& s) {
+  if (s.any || s.alternatives.empty())
+    return std::nullopt;
+  const Direction d = s.alternatives.front().from;
+  for (const auto& a : s.alternatives)
+    if (a.from != d)
+      return std::nullopt;
+  return d;
+}
+
+// For each step: it follows, in the same flight (consecutive steps of one sender), a step that
+// sends a Certificate.
+std::vector<bool> after_certificate(const Flow& flow) {
+  std::vector<bool> out(flow.steps.size(), false);
+  bool seen = false;
+  for (std::size_t i = 0; i < flow.steps.size(); ++i) {
+    const auto d = sender(flow.steps[i]);
+    if (i > 0 && d != sender(flow.steps[i - 1]))
+      seen = false;
+    out[i] = seen && d.has_value();
+    for (const auto& a : flow.steps[i].alternatives)
+      if (a.kind == Kind::message && a.name == "Certificate")
+        seen = true;
+  }
+  return out;
+}
+
 struct Matcher {
   const Flow& flow;
   const std::vector<FlowToken>& tokens;
   std::vector<char> failed; // (step, token) pairs already known not to lead to a match
+  std::vector<bool> cut_short = after_certificate(flow);
+
+  // Step i may be left out because the other side's fatal alert came first (see the top).
+  bool skippable_before(std::size_t i, std::size_t j) const {
+    if (!cut_short[i] || j >= tokens.size())
+      return false;
+    const FlowToken& t = tokens[j];
+    return t.kind == Kind::alert && t.fatal && sender(flow.steps[i]) != t.from;
+  }
   std::size_t best_token = 0, best_step = 0;
   bool have_best = false;
 
@@ -76,7 +122,8 @@ struct Matcher {
         ok = run(i + 1, j) || (j < n && run(i, j + 1));
       } else {
         ok = (j < n && matches(step, tokens[j]) && run(i + 1, j + 1)) ||
-             (step.optional && run(i + 1, j)) || (j < n && tokens[j].ignorable && run(i, j + 1));
+             ((step.optional || skippable_before(i, j)) && run(i + 1, j)) ||
+             (j < n && tokens[j].ignorable && run(i, j + 1));
         if (!ok && (j == n || (!tokens[j].ignorable && !matches(step, tokens[j]))))
           note(i, j);
       }
@@ -124,6 +171,7 @@ std::vector<FlowToken> flow_tokens(const std::vector<wire::TraceEvent>& trace,
   bool ccs_from[2] = {false, false};
   bool finished_from[2] = {false, false};
   bool fatal_seen = false;
+  bool fatal_from[2] = {false, false};
   for (std::size_t i = 0; i < trace.size(); ++i) {
     const wire::TraceEvent& e = trace[i];
     const int side = e.direction == Direction::client_to_server ? 0 : 1;
@@ -180,12 +228,18 @@ std::vector<FlowToken> flow_tokens(const std::vector<wire::TraceEvent>& trace,
       t.name = "malformed (" + e.name + (e.detail.empty() ? "" : ": " + e.detail) + ")";
       break;
     }
+    // The rest of a flight the other side's fatal alert overtook: written before that side read
+    // the alert, it says nothing about the flow (a step that names it still matches it).
+    if (fatal_from[1 - side] && (t.kind == Kind::message || t.kind == Kind::change_cipher_spec))
+      t.ignorable = true;
     if (t.kind == Kind::change_cipher_spec)
       ccs_from[side] = true;
     if (t.kind == Kind::message && t.name == "Finished")
       finished_from[side] = true;
-    if (t.kind == Kind::alert && t.fatal)
+    if (t.kind == Kind::alert && t.fatal) {
       fatal_seen = true;
+      fatal_from[side] = true;
+    }
     out.push_back(std::move(t));
   }
   add_connection_events_until(std::nullopt);

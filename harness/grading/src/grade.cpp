@@ -22,7 +22,20 @@ std::string describe(const SideObservation& o) {
 
 // The fatal alert that ended the connection and who sent it: the sender's own record first,
 // then what the other side says it received.
-void find_alert(const SideObservation& client, const SideObservation& server, Verdict& v) {
+// The connection's first fatal alert and its sender: the wire when it shows one (it knows the
+// order; a side that does not print the alerts it sends, curl, is still heard), else the sides'
+// own records — the sender's own first, then what the other side received.
+void find_alert(const SideObservation& client, const SideObservation& server,
+                const std::vector<wire::TraceEvent>* trace, Verdict& v) {
+  if (trace != nullptr)
+    for (const auto& e : *trace)
+      if (e.kind == wire::EventKind::alert && e.alert_level == 2 && e.alert_description &&
+          *e.alert_description != 0) {
+        v.alert = wire::alert_name(*e.alert_description);
+        v.alert_from =
+            e.direction == wire::Direction::client_to_server ? Side::client : Side::server;
+        return;
+      }
   auto first = [](const SideObservation& o, bool sent) -> const AlertEvent* {
     for (const auto& a : o.alerts)
       if (a.sent == sent && a.fatal && a.description != 0)
@@ -49,7 +62,7 @@ void find_alert(const SideObservation& client, const SideObservation& server, Ve
 namespace {
 
 Verdict grade_outcomes(const Scenario& s, const SideObservation& client,
-                       const SideObservation& server) {
+                       const SideObservation& server, const std::vector<wire::TraceEvent>* trace) {
   Verdict v;
   // A side that refused its own configuration: the other side was never exercised.
   for (const auto& [o, side] : {std::pair{&client, Side::client}, std::pair{&server, Side::server}})
@@ -62,7 +75,7 @@ Verdict grade_outcomes(const Scenario& s, const SideObservation& client,
                  (words.empty() ? "" : ": " + words);
       return v;
     }
-  find_alert(client, server, v);
+  find_alert(client, server, trace, v);
   const bool client_rejected = client.outcome == Outcome::rejected;
   const bool server_rejected = server.outcome == Outcome::rejected;
   if (client_rejected && server_rejected)
@@ -141,9 +154,9 @@ Verdict grade_outcomes(const Scenario& s, const SideObservation& client,
 
 } // namespace
 
-Verdict grade_case(const Scenario& s, const SideObservation& client,
-                   const SideObservation& server) {
-  Verdict v = grade_outcomes(s, client, server);
+Verdict grade_case(const Scenario& s, const SideObservation& client, const SideObservation& server,
+                   const std::vector<wire::TraceEvent>* trace) {
+  Verdict v = grade_outcomes(s, client, server, trace);
   // A claim the evidence overruled is shown with the verdict it did not decide.
   if (const std::string notes = overruled_notes(client, server); !notes.empty())
     v.detail += " [overruled: " + notes + "]";

@@ -50,6 +50,28 @@ TEST(Verdict, RightSideRightReasonPasses) {
   EXPECT_EQ(v.alert_from, Side::client);
 }
 
+// curl prints no alert it sends; gnutls-serv, which cannot read the plaintext TLS 1.3 alert of an
+// OpenSSL 3.0 client, records the bad_record_mac it sent back. The wire shows the order.
+TEST(Verdict, TheWireNamesTheFirstFatalAlertOverTheSidesRecords) {
+  const auto s = rejected_by(Side::client, {"unknown_ca"}, {"unknown_ca", "bad_certificate"});
+  const auto client = side(Outcome::rejected, "unknown_ca");
+  const auto server = side(Outcome::error, "unknown_ca", {{true, true, 20}, {false, true, 48}});
+  EXPECT_EQ(grade_case(s, client, server).alert, "bad_record_mac") << "the records alone";
+  std::vector<wire::TraceEvent> trace(2);
+  for (auto& e : trace) {
+    e.kind = wire::EventKind::alert;
+    e.alert_level = 2;
+  }
+  trace[0].direction = wire::Direction::client_to_server;
+  trace[0].alert_description = 48;
+  trace[1].direction = wire::Direction::server_to_client;
+  trace[1].alert_description = 20;
+  const auto v = grade_case(s, client, server, &trace);
+  EXPECT_EQ(v.grade, Grade::pass) << v.detail;
+  EXPECT_EQ(v.alert, "unknown_ca");
+  EXPECT_EQ(v.alert_from, Side::client);
+}
+
 TEST(Verdict, OtherReasonIsWrongReason) {
   const auto v = grade_case(rejected_by(Side::client, {"expired"}),
                             side(Outcome::rejected, "unknown_ca"), side(Outcome::error));

@@ -438,7 +438,7 @@ CaseResult run_one(const CaseSpec& c, const PkiDir& pki, Inputs& inputs, const R
     }
     r.resource = reconcile(r.client, r.server, traced ? &r.trace : nullptr, client.server_echoes,
                            AlertMeanings{&ci.alert_reasons, &si.alert_reasons});
-    r.verdict = grade_case(s, r.client, r.server);
+    r.verdict = grade_case(s, r.client, r.server, traced ? &r.trace : nullptr);
     if (traced)
       grade_flow(s, c.version, &r.trace, rec->events,
                  rec->end == RelayEnd::closed || rec->end == RelayEnd::reset, r.trace_note,

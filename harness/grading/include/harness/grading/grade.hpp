@@ -12,8 +12,11 @@
 
 namespace harness {
 
+// `trace` (the case's decoded wire, when there is one) names the first fatal alert and its
+// sender; without it the sides' own records do.
 [[nodiscard]] Verdict grade_case(const Scenario& scenario, const SideObservation& client,
-                                 const SideObservation& server);
+                                 const SideObservation& server,
+                                 const std::vector<wire::TraceEvent>* trace = nullptr);
 
 // Checks the scenario's flow for `version` (if any) against the case's trace and the relay's
 // FIN/RST events, after grade_case. A mismatch turns pass or wrong_reason into fail and puts the

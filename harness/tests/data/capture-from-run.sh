@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Captures a peer's real outputs for its classifier test by running the default suite between the
+# Captures a peer's real outputs for its classifier test by running a suite between the
 # peer and our endpoints with `tlsmatrix run` — so the peer runs with exactly the flags its
 # harness/peers/<peer>.json gives it — and copying each case's output files into data/<peer>/:
 #   <scenario>.<tls>.client.{out,err,exit}  from <scenario>/<tls>/<peer>->local
 #   <scenario>.<tls>.server.{out,err,exit}  from <scenario>/<tls>/local-><peer>
-# Usage: capture-from-run.sh PEER TLSMATRIX_BINARY [PKI_DIR]   (called by capture-<peer>.sh)
+# Usage: capture-from-run.sh [--scenarios DIR] PEER TLSMATRIX_BINARY [PKI_DIR]
+#   (called by capture-<peer>.sh). Without --scenarios: the default suite, and every earlier capture
+#   of the peer is replaced. With --scenarios DIR (e.g. defect-scenarios/, the catalog's defects in
+#   both roles): that suite, replacing only the captures of its scenarios.
 set -euo pipefail
+scenarios=
+if [[ ${1:-} == --scenarios ]]; then
+  scenarios=$(cd "$2" && pwd)
+  shift 2
+fi
 peer=$1 tlsmatrix=$2 pki=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/$peer"
@@ -13,13 +21,17 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 args=(run --peers "local,$peer" --jobs 2 --out "$tmp/results")
 [[ -n $pki ]] && args+=(--pki "$pki")
+[[ -n $scenarios ]] && args+=(--scenarios "$scenarios")
 "$tlsmatrix" "${args[@]}" > "$tmp/run.log" 2>&1 || true # cases that do not pass are captured too
 mkdir -p "$out"
-rm -f "$out"/*.out "$out"/*.err "$out"/*.exit
+[[ -z $scenarios ]] && rm -f "$out"/*.out "$out"/*.err "$out"/*.exit
 /usr/bin/python3 - "$tmp/results/latest/results.json" "$peer" "$out" <<'PY'
-import json, os, shutil, sys
+import glob, json, os, shutil, sys
 results, peer, out = sys.argv[1:]
 r = json.load(open(results))
+for s in {c["scenario"] for c in r["cases"]}:  # a scenario's earlier captures go
+    for f in glob.glob(os.path.join(out, glob.escape(s) + ".*.*.*")):
+        os.remove(f)
 n = 0
 for c in r["cases"]:
     for side, other in (("client", "server"), ("server", "client")):

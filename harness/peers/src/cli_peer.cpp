@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -384,8 +385,21 @@ private:
         slot = std::make_shared<Prepared>();
       entry = slot;
     }
+    const Side side = role_name == "server" ? Side::server : Side::client;
+    // A step that refused the side's own identity (pk12util cannot import an Ed25519 key, the
+    // key does not match the certificate) is the stack's refusal, not a fault of ours: the case
+    // records it, and its <side>.out/.err hold the step's words (a case, not the run's pre-pass).
+    auto refuse = [&](const Prepared& p) {
+      if (ctx.dir != ctx.inputs && !ctx.inputs.empty()) {
+        common::write_file_atomic(ctx.dir / (role_name + ".out"), p.refused_out);
+        common::write_file_atomic(ctx.dir / (role_name + ".err"), p.refused_err);
+      }
+      throw SetupRefusal(side, *p.refusal);
+    };
     std::lock_guard lock(entry->mutex);
     if (entry->done) {
+      if (entry->refusal)
+        refuse(*entry);
       if (!entry->error.empty())
         throw Error(Errc::peer, entry->error);
       return dir;
@@ -433,6 +447,18 @@ private:
         log += r.out + r.err;
         if (r.timed_out)
           fail(shell_join(argv) + " did not finish");
+        if (r.exit_code != 0) {
+          if (SideObservation o = classify(def_, role, side == Side::server, *vars.config, r);
+              o.outcome == Outcome::refused) {
+            o.peer = def_.info.name;
+            entry->refusal = std::move(o);
+            entry->refused_out = r.out;
+            entry->refused_err = "$ " + shell_join(argv) + "\n" + r.err;
+            entry->error = def_.info.name + " " + role_name + ": " + entry->refusal->reason;
+            common::write_file_atomic(dir / "prepare.log", log);
+            refuse(*entry);
+          }
+        }
         if (r.exit_code != 0)
           fail(shell_join(argv) + " exited " +
                (r.exit_code ? std::to_string(*r.exit_code) : std::string("by a signal")) + ": " +
@@ -447,6 +473,8 @@ private:
     std::mutex mutex;
     bool done = false;
     std::string error;
+    std::optional<SideObservation> refusal; // a step refused the side's own identity
+    std::string refused_out, refused_err;   // that step's words
   };
 
   Definition def_;

@@ -209,6 +209,11 @@ const testing_support::DefectCapture curl_defects[] = {
      "weak_key"},
     {"defect-server-weak-key-rsa1024", "1.3", harness::Side::client, harness::Outcome::rejected,
      "weak_key"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Captured, CurlDefects, ::testing::ValuesIn(curl_defects),

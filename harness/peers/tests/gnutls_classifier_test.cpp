@@ -250,6 +250,15 @@ const testing_support::DefectCapture gnutls_defects[] = {
      "invalid_ca"},
     {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
      "invalid_ca"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Captured, GnutlsDefects, ::testing::ValuesIn(gnutls_defects),

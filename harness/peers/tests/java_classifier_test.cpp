@@ -197,6 +197,11 @@ const testing_support::DefectCapture java_defects[] = {
      "invalid_ca"},
     {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
      "invalid_ca"},
+    // A key that does not match its certificate, presented by gnutls (ours refuses to present it).
+    {"defect-client-key-mismatch-vs-gnutls", "1.2", harness::Side::server,
+     harness::Outcome::rejected, "bad_signature"},
+    {"defect-client-key-mismatch-vs-gnutls", "1.3", harness::Side::server,
+     harness::Outcome::rejected, "bad_signature"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Captured, JavaDefects, ::testing::ValuesIn(java_defects),

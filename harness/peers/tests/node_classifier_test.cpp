@@ -92,6 +92,15 @@ const testing_support::DefectCapture node_defects[] = {
      "bad_purpose"},
     {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
      "bad_purpose"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Captured, NodeDefects, ::testing::ValuesIn(node_defects),

@@ -100,6 +100,15 @@ const testing_support::DefectCapture python_defects[] = {
      "weak_key"},
     {"defect-server-weak-key-rsa1024", "1.3", harness::Side::server, harness::Outcome::refused,
      "weak_key"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Captured, PythonDefects, ::testing::ValuesIn(python_defects),

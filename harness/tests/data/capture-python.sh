@@ -7,3 +7,5 @@ set -euo pipefail
 here=$(dirname "$0")
 "$here/capture-from-run.sh" python "$@"
 "$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" python "$@"
+# a mismatched key that only java presents (ours refuses it): python verifying it
+"$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" --filter '*key-mismatch*' --against java python "$@"

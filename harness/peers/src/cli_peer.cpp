@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -386,11 +387,21 @@ private:
         slot = std::make_shared<Prepared>();
       entry = slot;
     }
-    std::lock_guard lock(entry->mutex);
     const Side side = role_name == "server" ? Side::server : Side::client;
+    // A step that refused the side's own identity (pk12util cannot import an Ed25519 key, the
+    // key does not match the certificate) is the stack's refusal, not a fault of ours: the case
+    // records it, and its <side>.out/.err hold the step's words (a case, not the run's pre-pass).
+    auto refuse = [&](const Prepared& p) {
+      if (ctx.dir != ctx.inputs && !ctx.inputs.empty()) {
+        common::write_file_atomic(ctx.dir / (role_name + ".out"), p.refused_out);
+        common::write_file_atomic(ctx.dir / (role_name + ".err"), p.refused_err);
+      }
+      throw SetupRefusal(side, *p.refusal);
+    };
+    std::lock_guard lock(entry->mutex);
     if (entry->done) {
       if (entry->refusal)
-        throw SetupRefusal(side, *entry->refusal);
+        refuse(*entry);
       if (!entry->error.empty())
         throw Error(Errc::peer, entry->error);
       return dir;
@@ -438,17 +449,18 @@ private:
         log += r.out + r.err;
         if (r.timed_out)
           fail(shell_join(argv) + " did not finish");
-        // A step that refused the identity it was given (a key that does not match, a key type
-        // the stack cannot import) is the stack refusing its configuration: an observation.
         if (r.exit_code != 0) {
           if (SideObservation o = classify(def_, role, side == Side::server, *vars.config, r);
               o.outcome == Outcome::refused) {
             o.peer = def_.info.name;
             o.error_text +=
                 (o.error_text.ends_with("\n") ? "" : "\n") + std::string("in: ") + shell_join(argv);
-            entry->refusal = o;
+            entry->refusal = std::move(o);
+            entry->refused_out = r.out;
+            entry->refused_err = "$ " + shell_join(argv) + "\n" + r.err;
+            entry->error = def_.info.name + " " + role_name + ": " + entry->refusal->reason;
             common::write_file_atomic(dir / "prepare.log", log);
-            throw SetupRefusal(side, std::move(o));
+            refuse(*entry);
           }
         }
         if (r.exit_code != 0)
@@ -465,7 +477,8 @@ private:
     std::mutex mutex;
     bool done = false;
     std::string error;
-    std::optional<SideObservation> refusal; // the stack refused its identity in a step
+    std::optional<SideObservation> refusal; // a step refused the side's own identity
+    std::string refused_out, refused_err;   // that step's words
   };
 
   Definition def_;

@@ -71,6 +71,7 @@ public:
   State state = State::starting;
   std::string failure;                    // why it is dead
   std::optional<SideObservation> refusal; // it refused its own configuration at start
+  std::string refused_out, refused_err;   // its words then
   bool retired = false;   // a connection hung: no new cases; stopped once its users are done
   unsigned users = 0;     // cases holding it
   std::uint16_t port = 0; // once ready
@@ -164,6 +165,8 @@ private:
           o.peer = spec_.peer;
           std::lock_guard lock(mutex);
           refusal = std::move(o);
+          refused_out = r.out;
+          refused_err = r.err;
         }
         fail("pooled " + spec_.peer + " server did not become ready" +
              (r.timed_out ? " within its deadline" : " (it " + describe_exit(r) + ")") + ": " +
@@ -363,8 +366,16 @@ std::unique_ptr<PooledServerRun> ServerPool::acquire(const ManyServerSpec& spec,
     throw Error(Errc::peer, "pooled " + spec.peer + " server did not start: " + s->command);
   }
   if (s->state == PooledServer::State::dead) {
-    if (s->refusal)
+    if (s->refusal) {
+      // Each case it refused keeps the server's words as its own server.out/.err (best effort).
+      if (!case_log.empty()) {
+        std::ofstream(case_log, std::ios::binary | std::ios::trunc) << s->refused_out;
+        fs::path err = case_log;
+        std::ofstream(err.replace_extension(".err"), std::ios::binary | std::ios::trunc)
+            << s->refused_err;
+      }
       throw SetupRefusal(Side::server, *s->refusal);
+    }
     throw Error(Errc::peer, s->failure);
   }
   return run;

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cctype>
+#include <ostream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "harness/peers/peer.hpp"
 #include "harness/peers/registry.hpp"
@@ -50,6 +53,40 @@ inline std::string captured_case_name(const std::string& name, const std::string
     up = false;
   }
   return out;
+}
+
+// One captured side of a defect scenario (data/defect-scenarios, captured by capture-<peer>.sh):
+// what the definition must make of it.
+struct DefectCapture {
+  const char* name;   // the scenario id, e.g. "defect-server-bad-signature"
+  const char* tls;    // "1.2" or "1.3"
+  harness::Side side; // the peer's side in the capture
+  harness::Outcome outcome;
+  const char* reason; // the canonical reason ("" = none expected, e.g. completed)
+  friend std::ostream& operator<<(std::ostream& os, const DefectCapture& d) {
+    return os << d.name << " " << d.tls << " " << harness::to_string(d.side);
+  }
+};
+
+// The definition of `peer` classifies the capture as expected: outcome, reason, and (for a
+// rejection or a refusal) the words it decided on kept as evidence.
+inline void expect_defect_classified(const std::string& peer, const DefectCapture& d) {
+  const auto o = observe_captured(peer, d.name, d.tls, d.side);
+  EXPECT_EQ(o.outcome, d.outcome) << o.error_text;
+  EXPECT_EQ(o.reason, d.reason) << o.error_text;
+  if (d.outcome == harness::Outcome::refused) {
+    EXPECT_EQ(o.phase, harness::Phase::setup);
+  }
+  if (d.outcome == harness::Outcome::rejected || d.outcome == harness::Outcome::refused) {
+    EXPECT_FALSE(o.error_text.empty());
+  }
+}
+
+// "defect-server-bad-signature", "1.3", client -> "DefectServerBadSignatureTls13Client".
+inline std::string defect_case_name(const DefectCapture& d) {
+  std::string side(harness::to_string(d.side));
+  side[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(side[0])));
+  return captured_case_name(d.name, d.tls) + side;
 }
 
 } // namespace testing_support

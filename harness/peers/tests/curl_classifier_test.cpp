@@ -1,7 +1,7 @@
 // The curl adapter's classification (harness/peers/curl.json), fed with real curl outputs
 // captured by tests/data/capture-curl.sh (the default suite against our server, TLS 1.2 and 1.3).
-// curl's exit codes are ambiguous (docs/peers.md#curl-exit-codes-are-ambiguous): its error text and --verbose alert lines
-// decide.
+// curl's exit codes are ambiguous (docs/peers.md#curl-exit-codes-are-ambiguous): its error text and
+// --verbose alert lines decide.
 #include <gtest/gtest.h>
 
 #include "captured_output.hpp"
@@ -67,7 +67,8 @@ TEST_P(CurlRefusedByServer, AnErrorWithTheAlertNotAVerification) {
   const auto o = observe(e.name, tls);
   EXPECT_EQ(o.outcome, Outcome::error) << o.error_text;
   EXPECT_EQ(first_fatal_alert(o, false), e.alert) << o.error_text;
-  // TLS 1.3: the refusal arrives on the read after curl's handshake (docs/peers.md#tls13-client-cert-rejection-after-handshake), exit 56.
+  // TLS 1.3: the refusal arrives on the read after curl's handshake
+  // (docs/peers.md#tls13-client-cert-rejection-after-handshake), exit 56.
   if (std::string(tls) == "1.3") {
     EXPECT_EQ(o.phase, Phase::first_read);
     EXPECT_EQ(o.exit_code, 56);
@@ -145,5 +146,79 @@ TEST(CurlClassifier, NeedsFromServerNamesOnlyKnownCapabilities) {
     EXPECT_NE(std::string(e.what()).find("htpp"), std::string::npos) << e.what();
   }
 }
+
+} // namespace
+
+// The catalog's defects (tests/data/defect-scenarios, captured by tests/data/capture-curl.sh
+// against our endpoints, TLS 1.2 and 1.3): each side of curl that rejected the other's certificate
+// or refused its own, and what its own words say.
+namespace {
+
+class CurlDefects : public ::testing::TestWithParam<testing_support::DefectCapture> {};
+
+TEST_P(CurlDefects, ClassifiedFromItsOwnWords) {
+  testing_support::expect_defect_classified("curl", GetParam());
+}
+
+const testing_support::DefectCapture curl_defects[] = {
+    {"defect-server-expired-intermediate", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-intermediate", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-root", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-root", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-issuer-no-basic-constraints", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-basic-constraints", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-not-ca", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-issuer-not-ca", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-md5-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-md5-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-name-constraints-violation", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "name_constraints"},
+    {"defect-server-name-constraints-violation", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "name_constraints"},
+    {"defect-server-pathlen-exceeded", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "path_length"},
+    {"defect-server-pathlen-exceeded", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "path_length"},
+    {"defect-server-sha1-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-sha1-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-unknown-critical-extension", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-unknown-critical-extension", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-v1-issuer", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-weak-key-rsa1024", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "weak_key"},
+    {"defect-server-weak-key-rsa1024", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "weak_key"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Captured, CurlDefects, ::testing::ValuesIn(curl_defects),
+                         [](const auto& param_info) {
+                           return testing_support::defect_case_name(param_info.param);
+                         });
 
 } // namespace

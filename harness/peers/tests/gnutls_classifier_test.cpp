@@ -90,8 +90,9 @@ TEST(GnutlsClassifier, MissingClientCertificateIsTheServersRejection) {
   EXPECT_EQ(s13.outcome, Outcome::rejected) << s13.error_text;
   EXPECT_EQ(s13.reason, "no_client_cert");
   EXPECT_EQ(first_alert(s13, true), "certificate_required");
-  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its handshake before the server judged it;
-  // gnutls-cli reads after sending, so the rejection reaches it.
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its
+  // handshake before the server judged it; gnutls-cli reads after sending, so the rejection reaches
+  // it.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);
   EXPECT_EQ(c13.phase, Phase::first_read);
@@ -170,5 +171,99 @@ TEST(GnutlsClassifier, UnknownFailureIsAnUnmappedError) {
   EXPECT_EQ(o.reason, "unmapped");
   EXPECT_NE(o.error_text.find("nobody has seen"), std::string::npos);
 }
+
+} // namespace
+
+// The catalog's defects (tests/data/defect-scenarios, captured by tests/data/capture-gnutls.sh
+// against our endpoints, TLS 1.2 and 1.3): each side of GnuTLS (gnutls-serv, gnutls-cli) that
+// rejected the other's certificate or refused its own, and what its own words say.
+namespace {
+
+class GnutlsDefects : public ::testing::TestWithParam<testing_support::DefectCapture> {};
+
+TEST_P(GnutlsDefects, ClassifiedFromItsOwnWords) {
+  testing_support::expect_defect_classified("gnutls", GetParam());
+}
+
+const testing_support::DefectCapture gnutls_defects[] = {
+    {"defect-client-bad-signature", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-bad-signature", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-not-yet-valid", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "not_yet_valid"},
+    {"defect-client-not-yet-valid", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "not_yet_valid"},
+    {"defect-client-self-signed", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-client-self-signed", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-server-bad-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-bad-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-expired-intermediate", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-intermediate", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-root", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-root", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-issuer-no-basic-constraints", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-basic-constraints", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-not-ca", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-issuer-not-ca", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-key-mismatch", "1.2", harness::Side::server, harness::Outcome::refused,
+     "key_mismatch"},
+    {"defect-server-key-mismatch", "1.3", harness::Side::server, harness::Outcome::refused,
+     "key_mismatch"},
+    {"defect-server-md5-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-md5-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-name-constraints-violation", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-name-constraints-violation", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-pathlen-exceeded", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-pathlen-exceeded", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-sha1-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-sha1-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-unknown-critical-extension", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-unknown-critical-extension", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-v1-issuer", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Captured, GnutlsDefects, ::testing::ValuesIn(gnutls_defects),
+                         [](const auto& param_info) {
+                           return testing_support::defect_case_name(param_info.param);
+                         });
 
 } // namespace

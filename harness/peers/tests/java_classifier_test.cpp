@@ -39,7 +39,8 @@ TEST_P(JavaRejections, RejectingSideReasonAndAlertHeard) {
   const auto other = observe(e.name, tls, other_side);
   EXPECT_EQ(other.outcome, Outcome::error) << other.error_text;
   // A Java server facing our TLS 1.3 client's refusal reads a plaintext alert as a broken record
-  // (OpenSSL 3.0 sends it unencrypted: docs/peers.md#openssl-tls13-plaintext-alert) and can name no alert.
+  // (OpenSSL 3.0 sends it unencrypted: docs/peers.md#openssl-tls13-plaintext-alert) and can name no
+  // alert.
   const bool plaintext_alert = e.rejecting == Side::client && std::string(tls) == "1.3";
   EXPECT_EQ(first_fatal_alert(other, false), plaintext_alert ? "" : e.heard) << other.error_text;
   if (plaintext_alert) {
@@ -77,7 +78,8 @@ TEST(JavaClassifier, MissingClientCertificateIsTheServersRejection) {
     EXPECT_EQ(server.outcome, Outcome::rejected) << server.error_text;
     EXPECT_EQ(server.reason, "no_client_cert");
   }
-  // docs/peers.md#tls13-client-cert-rejection-after-handshake: in TLS 1.3 the Java client learns of it only on its read after the request.
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: in TLS 1.3 the Java client learns of
+  // it only on its read after the request.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);
   EXPECT_EQ(c13.phase, Phase::first_read);
@@ -88,8 +90,9 @@ TEST(JavaClassifier, MissingClientCertificateIsTheServersRejection) {
 }
 
 TEST(JavaClassifier, ClientWithholdsACertificateTheServerDoesNotAskFor) {
-  // docs/peers.md#client-withholds-certificate-not-in-ca-list: the client certificate of an untrusted root is not sent, so our server
-  // reports a missing certificate, and Java's client hears of that.
+  // docs/peers.md#client-withholds-certificate-not-in-ca-list: the client certificate of an
+  // untrusted root is not sent, so our server reports a missing certificate, and Java's client
+  // hears of that.
   const auto c12 = observe("client-untrusted-root", "1.2", Side::client);
   EXPECT_EQ(first_fatal_alert(c12, false), "handshake_failure");
   const auto c13 = observe("client-untrusted-root", "1.3", Side::client);
@@ -131,5 +134,79 @@ TEST(JavaClassifier, UnknownValidatorReasonIsRejectedButUnmapped) {
   EXPECT_EQ(o.reason, "unmapped");
   EXPECT_NE(o.error_text.find("a future check"), std::string::npos);
 }
+
+} // namespace
+
+// The catalog's defects (tests/data/defect-scenarios, captured by tests/data/capture-java.sh
+// against our endpoints, TLS 1.2 and 1.3): each side of our Java peer program over JSSE that
+// rejected the other's certificate or refused its own, and what its own words say.
+namespace {
+
+class JavaDefects : public ::testing::TestWithParam<testing_support::DefectCapture> {};
+
+TEST_P(JavaDefects, ClassifiedFromItsOwnWords) {
+  testing_support::expect_defect_classified("java", GetParam());
+}
+
+const testing_support::DefectCapture java_defects[] = {
+    {"defect-client-bad-signature", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-bad-signature", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-not-yet-valid", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "not_yet_valid"},
+    {"defect-client-not-yet-valid", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "not_yet_valid"},
+    {"defect-client-self-signed", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-client-self-signed", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-server-bad-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-bad-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-expired-intermediate", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-intermediate", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-issuer-no-basic-constraints", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-basic-constraints", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "invalid_ca"},
+    {"defect-server-issuer-not-ca", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-issuer-not-ca", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-name-constraints-violation", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "name_constraints"},
+    {"defect-server-name-constraints-violation", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "name_constraints"},
+    {"defect-server-pathlen-exceeded", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "path_length"},
+    {"defect-server-pathlen-exceeded", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "path_length"},
+    {"defect-server-unknown-critical-extension", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-unknown-critical-extension", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-v1-issuer", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "invalid_ca"},
+    // A key that does not match its certificate, presented by gnutls (ours refuses to present it).
+    {"defect-client-key-mismatch-vs-gnutls", "1.2", harness::Side::server,
+     harness::Outcome::rejected, "bad_signature"},
+    {"defect-client-key-mismatch-vs-gnutls", "1.3", harness::Side::server,
+     harness::Outcome::rejected, "bad_signature"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Captured, JavaDefects, ::testing::ValuesIn(java_defects),
+                         [](const auto& param_info) {
+                           return testing_support::defect_case_name(param_info.param);
+                         });
 
 } // namespace

@@ -51,8 +51,9 @@ TEST_P(NssRejections, RejectingSideReasonAndAlert) {
 
 const Expected rejections[] = {
     {"server-expired", Side::client, "expired", "certificate_expired"},
-    // NSS reports a certificate that is not yet valid as expired (docs/peers.md#nss-not-yet-valid-is-expired), and says so
-    // in the alert too: a known difference, recorded as observed.
+    // NSS reports a certificate that is not yet valid as expired
+    // (docs/peers.md#nss-not-yet-valid-is-expired), and says so in the alert too: a known
+    // difference, recorded as observed.
     {"server-not-yet-valid", Side::client, "expired", "certificate_expired"},
     {"server-untrusted-root", Side::client, "unknown_ca", "unknown_ca"},
     {"server-hostname-mismatch", Side::client, "hostname_mismatch", "bad_certificate"},
@@ -83,8 +84,9 @@ TEST(NssClassifier, MissingClientCertificateIsTheServersRejection) {
   EXPECT_EQ(c12.outcome, Outcome::error);
   EXPECT_EQ(c12.phase, Phase::handshake);
   EXPECT_EQ(received_alert(c12), "bad_certificate"); // NSS's TLS 1.2 answer
-  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its handshake before the server judged it;
-  // tstclnt reads after sending, so the rejection reaches it.
+  // docs/peers.md#tls13-client-cert-rejection-after-handshake: the TLS 1.3 client finished its
+  // handshake before the server judged it; tstclnt reads after sending, so the rejection reaches
+  // it.
   const auto c13 = observe("mtls-no-client-cert", "1.3", Side::client);
   EXPECT_EQ(c13.outcome, Outcome::error);
   EXPECT_EQ(c13.phase, Phase::first_read);
@@ -150,5 +152,108 @@ TEST(NssClassifier, UnknownErrorIsAnUnmappedError) {
   EXPECT_EQ(o.reason, "unmapped");
   EXPECT_NE(o.error_text.find("Nobody has seen this"), std::string::npos);
 }
+
+} // namespace
+
+// The catalog's defects (tests/data/defect-scenarios, captured by tests/data/capture-nss.sh against
+// our endpoints, TLS 1.2 and 1.3): each side of NSS (selfserv, tstclnt, and the prepare steps that
+// build its database) that rejected the other's certificate or refused its own, and what its own
+// words say.
+namespace {
+
+class NssDefects : public ::testing::TestWithParam<testing_support::DefectCapture> {};
+
+TEST_P(NssDefects, ClassifiedFromItsOwnWords) {
+  testing_support::expect_defect_classified("nss", GetParam());
+}
+
+const testing_support::DefectCapture nss_defects[] = {
+    {"defect-client-bad-signature", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-bad-signature", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch", "1.2", harness::Side::client, harness::Outcome::refused,
+     "key_mismatch"},
+    {"defect-client-key-mismatch", "1.3", harness::Side::client, harness::Outcome::refused,
+     "key_mismatch"},
+    {"defect-client-not-yet-valid", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "expired"},
+    {"defect-client-not-yet-valid", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "expired"},
+    {"defect-client-self-signed", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-client-self-signed", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "invalid_ca"},
+    {"defect-server-bad-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-bad-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-ed25519", "1.2", harness::Side::server, harness::Outcome::refused,
+     "unsupported_key"},
+    {"defect-server-ed25519", "1.3", harness::Side::server, harness::Outcome::refused,
+     "unsupported_key"},
+    {"defect-server-expired-intermediate", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-intermediate", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-root", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-expired-root", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "expired"},
+    {"defect-server-issuer-no-basic-constraints", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "unknown_ca"},
+    {"defect-server-issuer-no-basic-constraints", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "unknown_ca"},
+    {"defect-server-issuer-no-keycertsign", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "bad_purpose"},
+    {"defect-server-issuer-no-keycertsign", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "bad_purpose"},
+    {"defect-server-issuer-not-ca", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-server-issuer-not-ca", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-server-key-mismatch", "1.2", harness::Side::server, harness::Outcome::refused,
+     "key_mismatch"},
+    {"defect-server-key-mismatch", "1.3", harness::Side::server, harness::Outcome::refused,
+     "key_mismatch"},
+    {"defect-server-leaf-is-ca", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_purpose"},
+    {"defect-server-leaf-is-ca", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_purpose"},
+    {"defect-server-md5-signature", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-md5-signature", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "weak_digest"},
+    {"defect-server-name-constraints-violation", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "name_constraints"},
+    {"defect-server-name-constraints-violation", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "name_constraints"},
+    {"defect-server-pathlen-exceeded", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "path_length"},
+    {"defect-server-pathlen-exceeded", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "path_length"},
+    {"defect-server-unknown-critical-extension", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-unknown-critical-extension", "1.3", harness::Side::client,
+     harness::Outcome::rejected, "unhandled_critical_extension"},
+    {"defect-server-v1-issuer", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "unknown_ca"},
+    {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "unknown_ca"},
+    // A key that does not match its certificate, presented by java (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-java", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-server-key-mismatch-vs-java", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.2", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+    {"defect-client-key-mismatch-vs-java", "1.3", harness::Side::server, harness::Outcome::rejected,
+     "bad_signature"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Captured, NssDefects, ::testing::ValuesIn(nss_defects),
+                         [](const auto& param_info) {
+                           return testing_support::defect_case_name(param_info.param);
+                         });
 
 } // namespace

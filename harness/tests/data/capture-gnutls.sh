@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the captured gnutls-serv/gnutls-cli outputs the GnuTLS classifier tests are fed with,
 # with the flags harness/peers/gnutls.json gives them.
-# Usage: capture-gnutls.sh PKI_DIR   (a PKI from `tlsmatrix pki generate`)
+# Usage: capture-gnutls.sh PKI_DIR [TLSMATRIX_BINARY]   (a PKI from `tlsmatrix pki generate`)
+# With the binary, also the catalog's defects (defect-scenarios/: every defect entity, in both roles)
+# against our endpoints, through capture-from-run.sh with the flags harness/peers/gnutls.json gives.
 # Each case writes <name>.<tls>.{client,server}.{out,err,exit}. gnutls-serv listens on every address
 # and has no loopback-only option (docs/peers.md#servers-that-listen-on-every-address): it runs only for its case, on a free port.
 set -euo pipefail
 pki=$(cd "$1" && pwd)
+tlsmatrix=${2:+$(realpath "$2")} # before the cd below
 here=$(cd "$(dirname "$0")/gnutls" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -70,3 +73,8 @@ for tls in 1.2 1.3; do
   capture client-revoked $tls server client_revoked require crl
 done
 echo "captured into $here"
+if [[ -n $tlsmatrix ]]; then
+  "$(dirname "$here")/capture-from-run.sh" --scenarios "$(dirname "$here")/defect-scenarios" gnutls "$tlsmatrix" "$pki"
+  # a mismatched key that only java presents (ours refuses it): gnutls verifying it
+  "$(dirname "$here")/capture-from-run.sh" --scenarios "$(dirname "$here")/defect-scenarios" --filter '*key-mismatch*' --against java gnutls "$tlsmatrix" "$pki"
+fi

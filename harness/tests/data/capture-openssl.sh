@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Regenerates the captured openssl s_server/s_client outputs the classifier tests are fed with.
-# Usage: capture-openssl.sh PKI_DIR   (a PKI from `tlsmatrix pki generate`)
+# Usage: capture-openssl.sh PKI_DIR [TLSMATRIX_BINARY]   (a PKI from `tlsmatrix pki generate`)
+# With the binary, also the catalog's defects (defect-scenarios/: every defect entity, in both roles)
+# against our endpoints, through capture-from-run.sh with the flags harness/peers/openssl.json gives.
 # Each case writes <name>.<tls>.{client,server}.{out,err,exit}. Servers bind 127.0.0.1 only.
 set -euo pipefail
 pki=$(cd "$1" && pwd)
+tlsmatrix=${2:+$(realpath "$2")} # before the cd below
 here=$(cd "$(dirname "$0")/openssl" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,3 +68,6 @@ for tls in 1.2 1.3; do
   capture client-revoked $tls server client_revoked require -crl_check -CAfile "$tmp/trust+crls.pem"
 done
 echo "captured into $here"
+if [[ -n $tlsmatrix ]]; then
+  "$(dirname "$here")/capture-from-run.sh" --scenarios "$(dirname "$here")/defect-scenarios" openssl "$tlsmatrix" "$pki"
+fi

@@ -144,13 +144,20 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   if (auto d = root.optional_child("description"))
     s.description = d->string();
 
-  const JsonNode server =
-      root.required("server", "an object {cert, chain, client_auth, trust, crl_check}");
-  server.only_keys({"cert", "chain", "client_auth", "trust", "crl_check"});
+  const JsonNode server = root.required(
+      "server", "an object {cert, chain, extra_certs, client_auth, trust, crl_check}");
+  server.only_keys({"cert", "chain", "extra_certs", "client_auth", "trust", "crl_check"});
   s.server.cert = server.required("cert", "a PKI entity name such as \"server\"").string();
   check_entity(server.child("cert"), s.server.cert, pki);
   if (auto n = server.optional_child("chain"))
     s.server.chain = n->one_of("full, leaf_only, reversed", parse_chain);
+  if (auto n = server.optional_child("extra_certs")) {
+    s.server.extra_certs = n->strings();
+    if (s.server.extra_certs.empty())
+      n->fail("expected a non-empty array of PKI entity names (leave it out for none)");
+    for (std::size_t i = 0; i < s.server.extra_certs.size(); ++i)
+      check_entity(n->element(i), s.server.extra_certs[i], pki);
+  }
   if (auto n = server.optional_child("client_auth"))
     s.server.client_auth = n->one_of("none, request, require", parse_client_auth);
   if (auto n = server.optional_child("trust"))
@@ -158,8 +165,9 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   if (auto n = server.optional_child("crl_check"))
     s.server.crl_check = n->boolean();
 
-  const JsonNode client = root.required("client", "an object {cert, trust, server_name, verify}");
-  client.only_keys({"cert", "trust", "server_name", "verify"});
+  const JsonNode client =
+      root.required("client", "an object {cert, trust, server_name, verify, crl_check}");
+  client.only_keys({"cert", "trust", "server_name", "verify", "crl_check"});
   if (auto n = client.optional_child("cert"); n && !n->value().is_null()) {
     s.client.cert = n->string();
     check_entity(*n, *s.client.cert, pki);
@@ -173,6 +181,11 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   }
   if (auto n = client.optional_child("verify"))
     s.client.verify = n->boolean();
+  if (auto n = client.optional_child("crl_check")) {
+    s.client.crl_check = n->boolean();
+    if (s.client.crl_check && !s.client.verify)
+      n->fail("a client that does not verify (verify: false) checks no CRL");
+  }
 
   if (auto n = root.optional_child("tls")) {
     s.tls.clear();
@@ -210,10 +223,11 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
       s.requires_.emplace_back(cap);
   };
   implies(s.client.cert.has_value() || s.server.client_auth != ClientAuth::none, "client_cert");
-  implies(s.server.crl_check, "crl_check");
+  implies(s.server.crl_check || s.client.crl_check, "crl_check");
   implies(s.key_exchange == "rsa", "rsa_kx");
   implies(!s.client.verify, "no_verify");
-  implies(s.server.chain == ChainShape::reversed, "chain_order");
+  // Only a peer that sends its chain file as given can send it out of order or with extras.
+  implies(s.server.chain == ChainShape::reversed || !s.server.extra_certs.empty(), "chain_order");
   implies(is_ipv6_literal(s.client.server_name), "ipv6_name");
 
   const JsonNode expect = root.required("expect", "an object {result, by, reasons, alerts}");

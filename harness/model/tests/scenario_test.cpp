@@ -88,6 +88,21 @@ const Malformed malformed[] = {
     {"CrlCheckNotBool",
      R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server", "crl_check": "yes"}})",
      "/server/crl_check: expected true or false"},
+    {"ExtraCertsNotArray",
+     R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server", "extra_certs": "untrusted_root"}})",
+     "/server/extra_certs: expected an array"},
+    {"ExtraCertsEmpty",
+     R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server", "extra_certs": []}})",
+     "/server/extra_certs: expected a non-empty array"},
+    {"UnknownExtraCertEntity",
+     R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server", "extra_certs": ["root", "nope"]}})",
+     "/server/extra_certs/1: no entity \"nope\""},
+    {"ClientCrlCheckNotBool",
+     R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server"}, "client": {"crl_check": 1}})",
+     "/client/crl_check: expected true or false"},
+    {"ClientCrlCheckWithoutVerify",
+     R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server"}, "client": {"verify": false, "crl_check": true}})",
+     "/client/crl_check: a client that does not verify"},
     {"MissingClient", R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server"}})",
      "/client: missing; expected an object"},
     {"UnknownClientEntity",
@@ -219,6 +234,20 @@ TEST_F(DefaultPki, ImpliedCapabilities) {
   const auto s = harness::load_scenario(file, pki_);
   for (const char* cap : {"client_cert", "crl_check", "no_verify"})
     EXPECT_NE(std::find(s.requires_.begin(), s.requires_.end(), cap), s.requires_.end()) << cap;
+}
+
+TEST_F(DefaultPki, ClientCrlCheckAndExtraCertsImplyTheirCapabilities) {
+  const fs::path file = *dir_ / "caps2.json";
+  testing_support::write_text(file, R"({"version": 1, "id": "c", "title": "t",
+    "server": {"cert": "server", "extra_certs": ["untrusted_root"]},
+    "client": {"crl_check": true}, "expect": {"result": "accepted"}})");
+  const auto s = harness::load_scenario(file, pki_);
+  EXPECT_TRUE(s.client.crl_check);
+  EXPECT_FALSE(s.server.crl_check);
+  EXPECT_EQ(s.server.extra_certs, std::vector<std::string>{"untrusted_root"});
+  for (const char* cap : {"crl_check", "chain_order"})
+    EXPECT_NE(std::find(s.requires_.begin(), s.requires_.end(), cap), s.requires_.end()) << cap;
+  EXPECT_EQ(std::find(s.requires_.begin(), s.requires_.end(), "client_cert"), s.requires_.end());
 }
 
 } // namespace

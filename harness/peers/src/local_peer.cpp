@@ -85,6 +85,8 @@ public:
                       " --server-name " + shell_join({config.server_name});
     if (!config.verify)
       cmd += " --no-verify";
+    if (config.crl_check)
+      cmd += " --crl " + shell_join({config.trust.string()});
     return {run_local_client(config, "127.0.0.1", port), cmd};
   }
 

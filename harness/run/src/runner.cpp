@@ -83,34 +83,51 @@ public:
     });
   }
 
-  // The intermediates an endpoint sends after its leaf, in the given shape ("" = none).
+  // The intermediates an endpoint sends after its leaf, in the given shape, then the unrelated
+  // `extras` (PKI entities) it appends ("" = nothing follows the leaf).
   // Worked out once per entity and shape: parsing the chain for every case cost more than the
   // rest of a case's setup together.
-  fs::path intermediates(const std::string& entity, ChainShape shape) {
-    if (shape == ChainShape::leaf_only)
+  fs::path intermediates(const std::string& entity, ChainShape shape,
+                         const std::vector<std::string>& extras = {}) {
+    if (shape == ChainShape::leaf_only && extras.empty())
       return {};
-    const std::string id = entity + "\n" + std::string(to_string(shape));
+    std::string id = entity + "\n" + std::string(to_string(shape));
+    for (const auto& e : extras)
+      id += "\n" + e;
     {
       std::lock_guard lock(mutex_);
       if (auto it = intermediates_.find(id); it != intermediates_.end())
         return it->second;
     }
-    fs::path made = make_intermediates(entity, shape);
+    fs::path made = make_intermediates(entity, shape, extras);
     std::lock_guard lock(mutex_);
     intermediates_.emplace(id, made);
     return made;
   }
 
 private:
-  fs::path make_intermediates(const std::string& entity, ChainShape shape) {
-    const std::string text = common::read_file(pki_.chain(entity));
-    auto certs = pki::Certificate::all_from_pem(text, pki_.chain(entity).string());
-    if (certs.size() <= 1)
+  fs::path make_intermediates(const std::string& entity, ChainShape shape,
+                              const std::vector<std::string>& extras) {
+    std::vector<pki::Certificate> certs;
+    if (shape != ChainShape::leaf_only) {
+      const std::string text = common::read_file(pki_.chain(entity));
+      certs = pki::Certificate::all_from_pem(text, pki_.chain(entity).string());
+      if (!certs.empty())
+        certs.erase(certs.begin());
+      if (shape == ChainShape::reversed)
+        std::reverse(certs.begin(), certs.end());
+    }
+    std::string name = entity + "." + std::string(to_string(shape));
+    for (const auto& e : extras) {
+      auto extra =
+          pki::Certificate::all_from_pem(common::read_file(pki_.cert(e)), pki_.cert(e).string());
+      certs.insert(certs.end(), std::make_move_iterator(extra.begin()),
+                   std::make_move_iterator(extra.end()));
+      name += "+" + e;
+    }
+    if (certs.empty())
       return {};
-    certs.erase(certs.begin());
-    if (shape == ChainShape::reversed)
-      std::reverse(certs.begin(), certs.end());
-    return file(entity + "." + std::string(to_string(shape)) + ".pem", [&] {
+    return file(name + ".pem", [&] {
       std::string pem;
       for (const auto& c : certs)
         pem += c.pem();
@@ -274,7 +291,7 @@ CaseConfigs case_configs(const CaseSpec& c, const PkiDir& pki, Inputs& inputs,
   server.version = c.version;
   server.cert = pki.cert(s.server.cert);
   server.key = pki.key(s.server.cert);
-  server.chain = inputs.intermediates(s.server.cert, s.server.chain);
+  server.chain = inputs.intermediates(s.server.cert, s.server.chain, s.server.extra_certs);
   server.client_auth = s.server.client_auth;
   if (s.server.client_auth != ClientAuth::none)
     server.trust = inputs.trust(s.server.trust, s.server.crl_check);
@@ -291,7 +308,10 @@ CaseConfigs case_configs(const CaseSpec& c, const PkiDir& pki, Inputs& inputs,
     client.key = pki.key(*s.client.cert);
     client.chain = inputs.intermediates(*s.client.cert, ChainShape::full);
   }
-  client.trust = inputs.trust(s.client.trust);
+  client.trust = inputs.trust(s.client.trust, s.client.crl_check);
+  client.crl_check = s.client.crl_check;
+  if (client.crl_check)
+    client.crls = pki.crls();
   client.server_name = s.client.server_name;
   client.server_echoes = c.server->info().echo_server;
   client.verify = s.client.verify;

@@ -24,6 +24,9 @@ struct ServerSide {
   ClientAuth client_auth = ClientAuth::none;
   std::vector<std::string> trust{"root"}; // trust anchors (PKI entities) for client certificates
   bool crl_check = false;
+  // Certificates (PKI entities) the server sends after its chain: unrelated to its path, which a
+  // verifier must ignore (RFC 8446 §4.4.2 allows them; RFC 5246 §7.4.2 orders the list strictly).
+  std::vector<std::string> extra_certs;
 };
 
 struct ClientSide {
@@ -31,6 +34,7 @@ struct ClientSide {
   std::vector<std::string> trust{"root"};
   std::string server_name = "localhost";
   bool verify = true;
+  bool crl_check = false; // the client checks the server's certificate against the PKI's CRLs
 };
 
 struct Expectation {

@@ -56,12 +56,16 @@ std::map<std::string, std::string> grades(const json& results) {
   return out;
 }
 
-// Every case passed: with our endpoints and openssl, anything else is a wrong verdict.
+// Every case is as the suite says: a pass, a deviation the expectations file documents (OpenSSL
+// accepts a CA:TRUE leaf, …) or a side refusing its own key. With our endpoints and openssl,
+// anything else is a wrong verdict.
 void expect_every_case_passes(const json& results, const std::string& which) {
   EXPECT_GE(results.at("cases").size(), 64u) << which;
-  for (const auto& c : results.at("cases"))
-    EXPECT_EQ(c.at("verdict").at("grade"), "pass")
-        << which << ": " << c.at("id") << ": " << c.at("verdict").at("detail");
+  for (const auto& c : results.at("cases")) {
+    const std::string grade = c.at("verdict").at("grade");
+    EXPECT_TRUE(grade == "pass" || grade == "expected_failure" || grade == "refused")
+        << which << ": " << c.at("id") << ": " << grade << ": " << c.at("verdict").at("detail");
+  }
 }
 
 // results.json names the PKI content it used, and that is the run's own copy, byte for byte.

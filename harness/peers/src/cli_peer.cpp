@@ -462,11 +462,10 @@ private:
             common::write_file_atomic(dir / "prepare.log", log);
             refuse(*entry);
           }
-        }
-        if (r.exit_code != 0)
           fail(shell_join(argv) + " exited " +
                (r.exit_code ? std::to_string(*r.exit_code) : std::string("by a signal")) + ": " +
                (r.out + r.err).substr(0, 1000));
+        }
       }
     }
     common::write_file_atomic(dir / "prepare.log", log);

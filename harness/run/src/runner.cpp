@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -31,11 +32,16 @@ using Clock = std::chrono::steady_clock;
 using tlsmatrix::Errc;
 using tlsmatrix::Error;
 
-// Needs that only the client of a case must meet: what it does with the server's name and
-// whether it verifies at all.
-bool client_only(const std::string& capability) {
-  return capability == "no_verify" || capability == "hostname_check" || capability == "sni" ||
-         capability == "ipv6_name";
+// The side a capability concerns, when only one does: what the client does with the server's name
+// and whether it verifies at all; the order the server sends its chain in. The others (a TLS
+// version, client certificates, CRLs, …) are asked of both.
+std::optional<Side> asked_of(const std::string& capability) {
+  if (capability == "no_verify" || capability == "hostname_check" || capability == "sni" ||
+      capability == "ipv6_name")
+    return Side::client;
+  if (capability == "chain_order")
+    return Side::server;
+  return std::nullopt;
 }
 
 bool has_caps(const Peer& p, Side side, const Scenario& s, TlsVersion v, std::string* missing) {
@@ -46,9 +52,7 @@ bool has_caps(const Peer& p, Side side, const Scenario& s, TlsVersion v, std::st
     return false;
   }
   for (const auto& r : s.requires_) {
-    // A client-side-only need (e.g. no_verify) is only the client's business, and sending a
-    // chain in a given order only the server's.
-    if ((side == Side::server && client_only(r)) || (side == Side::client && r == "chain_order"))
+    if (const auto only = asked_of(r); only && *only != side)
       continue;
     if (!caps.contains(r)) {
       *missing = p.info().name + " lacks " + r;

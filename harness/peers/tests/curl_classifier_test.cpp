@@ -161,6 +161,10 @@ TEST_P(CurlDefects, ClassifiedFromItsOwnWords) {
 }
 
 const testing_support::DefectCapture curl_defects[] = {
+    {"defect-server-ip-not-in-san", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "hostname_mismatch"},
+    {"defect-server-ip-not-in-san", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "hostname_mismatch"},
     {"defect-server-expired-intermediate", "1.2", harness::Side::client, harness::Outcome::rejected,
      "expired"},
     {"defect-server-expired-intermediate", "1.3", harness::Side::client, harness::Outcome::rejected,

@@ -16,6 +16,10 @@ TEST_P(NodeDefects, ClassifiedFromItsOwnWords) {
 }
 
 const testing_support::DefectCapture node_defects[] = {
+    {"defect-server-ip-not-in-san", "1.2", harness::Side::client, harness::Outcome::rejected,
+     "hostname_mismatch"},
+    {"defect-server-ip-not-in-san", "1.3", harness::Side::client, harness::Outcome::rejected,
+     "hostname_mismatch"},
     {"defect-client-bad-signature", "1.2", harness::Side::server, harness::Outcome::rejected,
      "bad_signature"},
     {"defect-client-bad-signature", "1.3", harness::Side::server, harness::Outcome::rejected,

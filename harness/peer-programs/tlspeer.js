@@ -3,7 +3,7 @@
 // tlspeer.py, tlspeer.go and TlsPeer.java (see harness/peers/node.json):
 //   server --port P --cert F --key F [--chain F] [--trust F] [--crls F] [--client-auth none|request|require]
 //          [--tls 1.2|1.3] [--keylog F]
-//   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
+//   client --port P (--server-name S | --no-server-name) [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
 //          [--keylog F] [--echo]
 // --permissive (either role): this side presents the certificate under test; OpenSSL security
 // level 0, so that its own policy does not refuse it.
@@ -28,6 +28,7 @@ function parse(argv) {
     '--tls': 'tls', '--keylog': 'keylog' };
   for (let i = 1; i < argv.length; ++i) {
     if (argv[i] === '--no-verify') args.noVerify = true;
+    else if (argv[i] === '--no-server-name') args.noServerName = true;
     else if (argv[i] === '--many') args.many = true;
     else if (argv[i] === '--echo') args.echo = true;
     else if (argv[i] === '--permissive') args.permissive = true;
@@ -153,9 +154,14 @@ function connect(args) {
   const o = options(args);
   o.host = '127.0.0.1';
   o.port = Number(args.port);
-  o.servername = args.serverName;
   o.rejectUnauthorized = !args.noVerify;
-  if (!args.noVerify) {
+  if (args.noServerName) {
+    // No SNI (none is sent for the address connected to), and no name to check: the chain alone.
+    o.checkServerIdentity = () => undefined;
+  } else if (!net.isIP(args.serverName)) {
+    o.servername = args.serverName; // RFC 6066 §3: an IP address is never SNI
+  }
+  if (!args.noServerName && !args.noVerify) {
     // The name to check is the scenario's, not the address connected to.
     o.checkServerIdentity = (host, cert) => tls.checkServerIdentity(args.serverName, cert);
   }

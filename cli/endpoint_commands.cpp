@@ -70,6 +70,7 @@ struct ConnectArgs {
   EndpointArgs common;
   std::string target;
   std::string server_name;
+  bool no_server_name = false;
   bool no_verify = false;
   bool trace = false;
 };
@@ -301,7 +302,7 @@ int connect(const ConnectArgs& a) {
   const auto [host, port] = parse_target(a.target);
   TlsConfig config = make_config(a.common);
   config.verify = !a.no_verify;
-  config.server_name = a.server_name.empty() ? host : a.server_name;
+  config.server_name = a.no_server_name ? "" : a.server_name.empty() ? host : a.server_name;
   std::string response;
   std::optional<TracedConnection> traced;
   if (a.trace)
@@ -404,7 +405,11 @@ void add_endpoint_commands(CLI::App& app, std::function<int()>& run) {
   c->add_option("target", ca->target, "HOST:PORT (localhost means 127.0.0.1; [::1]:PORT for IPv6)")
       ->required();
   add_common_options(*c, ca->common, "client");
-  c->add_option("--server-name", ca->server_name, "SNI and the name to verify (default: HOST)");
+  auto* name =
+      c->add_option("--server-name", ca->server_name, "SNI and the name to verify (default: HOST)");
+  c->add_flag("--no-server-name", ca->no_server_name,
+              "Send no SNI and check no name: the chain alone is verified")
+      ->excludes(name);
   c->add_flag("--no-verify", ca->no_verify, "Accept any server certificate (the control case)");
   c->add_flag("--trace", ca->trace,
               "Connect through a recording relay on loopback and print the handshake as a ladder "

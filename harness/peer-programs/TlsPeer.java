@@ -4,7 +4,7 @@
 // launcher (JVM flags that cut start time).
 //   server --port P --cert F --key F [--chain F] [--trust F] [--crls F]
 //          [--client-auth none|request|require] [--tls 1.2|1.3] [--keylog F] [--many] [--permissive]
-//   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify]
+//   client --port P (--server-name S | --no-server-name) [--trust F] [--cert F --key F [--chain F]] [--no-verify]
 //          [--tls V] [--keylog F] [--echo] [--permissive]
 // --permissive: this side presents the certificate under test; relax its own algorithm policy.
 //   version
@@ -74,6 +74,7 @@ public final class TlsPeer {
 
   private final Map<String, String> opts = new HashMap<>();
   private boolean noVerify;
+  private boolean noServerName;
   private boolean many;
   private boolean echo;
   private boolean permissive;
@@ -146,6 +147,7 @@ public final class TlsPeer {
       final String a = args[i];
       switch (a) {
         case "--no-verify" -> noVerify = true;
+        case "--no-server-name" -> noServerName = true;
         case "--many" -> many = true;
         case "--echo" -> echo = true;
         case "--permissive" -> permissive = true;
@@ -542,11 +544,13 @@ public final class TlsPeer {
     }
     final SSLParameters params = conn.getSSLParameters();
     params.setProtocols(protocols());
-    if (!noVerify) {
+    if (!noVerify && !noServerName) {
       // A raw SSLSocket checks no hostname unless told to (docs/peers.md#java-sslsocket-checks-no-hostname).
       params.setEndpointIdentificationAlgorithm("HTTPS");
     }
-    if (!serverName.isEmpty() && !Character.isDigit(serverName.charAt(0)) && !serverName.contains(":"))
+    if (noServerName)
+      params.setServerNames(List.of()); // no SNI; without endpoint identification, no name check
+    else if (!serverName.isEmpty() && !Character.isDigit(serverName.charAt(0)) && !serverName.contains(":"))
       params.setServerNames(List.of(new SNIHostName(serverName)));
     conn.setSSLParameters(params);
     try {

@@ -116,6 +116,7 @@ func main() {
 	trust := fs.String("trust", "", "")
 	clientAuth := fs.String("client-auth", "none", "")
 	noVerify := fs.Bool("no-verify", false, "")
+	noServerName := fs.Bool("no-server-name", false, "")
 	version := fs.String("tls", "", "")
 	keylog := fs.String("keylog", "", "")
 	many := fs.Bool("many", false, "")
@@ -152,6 +153,15 @@ func main() {
 			cfg.KeyLogWriter = f
 		}
 	}
+	if *noServerName {
+		cfg.ServerName = ""
+		if !*noVerify {
+			// crypto/tls verifies a server's chain only together with a name (or not at
+			// all): without a name, skip its check and verify the chain alone.
+			cfg.InsecureSkipVerify = true
+			cfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyChain(cs, cfg.RootCAs) }
+		}
+	}
 	if os.Args[1] == "server" {
 		cfg.ClientAuth = map[string]tls.ClientAuthType{"none": tls.NoClientCert,
 			"request": tls.VerifyClientCertIfGiven, "require": tls.RequireAndVerifyClientCert}[*clientAuth]
@@ -160,7 +170,18 @@ func main() {
 		}
 		os.Exit(serve(cfg, *port))
 	}
-	os.Exit(connect(cfg, *port, *echo))
+	os.Exit(connect(cfg, *port, *echo, *noVerify))
+}
+
+// verifyChain verifies the server's chain as crypto/tls would, without a name.
+func verifyChain(cs tls.ConnectionState, roots *x509.CertPool) error {
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(opts)
+	return err
 }
 
 func serve(cfg *tls.Config, port int) int {
@@ -239,7 +260,7 @@ func handle(o out, cfg *tls.Config, raw net.Conn) int {
 	return 0
 }
 
-func connect(cfg *tls.Config, port int, echo bool) int {
+func connect(cfg *tls.Config, port int, echo bool, noVerify bool) int {
 	raw, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
 	if err != nil {
 		report("tcp", err)
@@ -254,7 +275,7 @@ func connect(cfg *tls.Config, port int, echo bool) int {
 	}
 	state := conn.ConnectionState()
 	say("HANDSHAKE %s", versionName(state.Version))
-	if cfg.InsecureSkipVerify {
+	if noVerify {
 		say("PEER unverified")
 	} else {
 		say("PEER %s", subject(state))

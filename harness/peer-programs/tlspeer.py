@@ -3,7 +3,7 @@
 # tlspeer.js, tlspeer.go and TlsPeer.java (see harness/peers/python.json):
 #   server --port P --cert F --key F [--chain F] [--trust F] [--crls F] [--client-auth none|request|require]
 #          [--tls 1.2|1.3] [--keylog F]
-#   client --port P --server-name S [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
+#   client --port P (--server-name S | --no-server-name) [--trust F] [--cert F --key F [--chain F]] [--no-verify] [--tls V]
 #          [--keylog F] [--echo]
 # --permissive (either role): this side presents the certificate under test; OpenSSL security
 # level 0, so that its own policy does not refuse it.
@@ -94,6 +94,8 @@ def context(args, server):
     elif args.no_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    elif args.no_server_name:
+        ctx.check_hostname = False  # the chain is still verified (verify_mode stays CERT_REQUIRED)
     return ctx
 
 
@@ -173,7 +175,7 @@ def connect(args):
         say("ERROR tcp connect", e)
         return 1
     try:
-        conn = ctx.wrap_socket(raw, server_hostname=args.server_name)
+        conn = ctx.wrap_socket(raw, server_hostname=None if args.no_server_name else args.server_name)
     except (ssl.SSLError, OSError) as e:
         report("handshake", e)
         raw.close()
@@ -211,6 +213,7 @@ def main():
     p.add_argument("role", choices=["server", "client"])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--server-name", default="localhost")
+    p.add_argument("--no-server-name", action="store_true", help="no SNI, no name check")
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--chain")

@@ -20,7 +20,7 @@ using tlsmatrix::Error;
 
 const std::vector<std::string> capabilities = {
     "tls1.2", "tls1.3",    "client_cert", "sni",  "hostname_check", "crl_check", "keylog",
-    "rsa_kx", "no_verify", "chain_order", "http", "ipv6_name",      "ed25519"};
+    "rsa_kx", "no_verify", "chain_order", "http", "ipv6_name",      "ed25519",   "no_server_name"};
 
 std::optional<ClientAuth> parse_client_auth(const std::string& s) {
   if (s == "none")
@@ -174,10 +174,12 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   }
   if (auto n = client.optional_child("trust"))
     s.client.trust = trust_list(*n, pki);
-  if (auto n = client.optional_child("server_name")) {
+  if (auto n = client.optional_child("server_name"); n && !n->value().is_null()) {
     s.client.server_name = n->string();
     if (s.client.server_name.empty())
-      n->fail("expected a host name");
+      n->fail("expected a host name, an IP address, or null (no name: no SNI, no name check)");
+  } else if (n) {
+    s.client.server_name.clear();
   }
   if (auto n = client.optional_child("verify"))
     s.client.verify = n->boolean();
@@ -229,6 +231,7 @@ Scenario load_scenario(const std::filesystem::path& file, const PkiDir* pki) {
   // Only a peer that sends its chain file as given can send it out of order or with extras.
   implies(s.server.chain == ChainShape::reversed || !s.server.extra_certs.empty(), "chain_order");
   implies(is_ipv6_literal(s.client.server_name), "ipv6_name");
+  implies(s.client.server_name.empty(), "no_server_name");
 
   const JsonNode expect = root.required("expect", "an object {result, by, reasons, alerts}");
   expect.only_keys({"result", "by", "reasons", "alerts", "flow"});

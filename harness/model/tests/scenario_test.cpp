@@ -110,7 +110,7 @@ const Malformed malformed[] = {
      "/client/cert: no entity \"ghost\""},
     {"EmptyServerName",
      R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server"}, "client": {"server_name": ""}})",
-     "/client/server_name: expected a host name"},
+     "/client/server_name: expected a host name, an IP address, or null"},
     {"BadTls",
      R"({"version": 1, "id": "x", "title": "t", "server": {"cert": "server"}, "client": {}, "tls": ["1.1"]})",
      "/tls/0: expected one of \"1.2\", \"1.3\""},
@@ -248,6 +248,15 @@ TEST_F(DefaultPki, ClientCrlCheckAndExtraCertsImplyTheirCapabilities) {
   for (const char* cap : {"crl_check", "chain_order"})
     EXPECT_NE(std::find(s.requires_.begin(), s.requires_.end(), cap), s.requires_.end()) << cap;
   EXPECT_EQ(std::find(s.requires_.begin(), s.requires_.end(), "client_cert"), s.requires_.end());
+}
+
+TEST_F(DefaultPki, ANullServerNameIsNoNameAndImpliesItsCapability) {
+  const fs::path file = *dir_ / "noname.json";
+  testing_support::write_text(file, R"({"version": 1, "id": "c", "title": "t",
+    "server": {"cert": "server"}, "client": {"server_name": null}, "expect": {"result": "accepted"}})");
+  const auto s = harness::load_scenario(file, pki_);
+  EXPECT_TRUE(s.client.server_name.empty());
+  EXPECT_NE(std::find(s.requires_.begin(), s.requires_.end(), "no_server_name"), s.requires_.end());
 }
 
 } // namespace

@@ -470,6 +470,8 @@ bool condition_holds(const std::string& when, const TlsConfig& c) {
     return c.server_echoes;
   if (when == "permissive")
     return c.permissive;
+  if (when == "server_name")
+    return !c.server_name.empty();
   if (when == "server_name_ip")
     return is_ip_literal(c.server_name);
   if (when == "keylog")

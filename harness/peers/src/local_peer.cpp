@@ -68,9 +68,10 @@ public:
     info_.name = "local";
     info_.description = "tlsmatrix's own endpoints on libssl (tlsmatrix serve / connect)";
     info_.client = info_.server = true;
-    info_.capabilities = {"tls1.2",    "tls1.3",    "client_cert", "sni",       "hostname_check",
-                          "crl_check", "keylog",    "rsa_kx",      "no_verify", "chain_order",
-                          "http",      "ipv6_name", "ed25519"};
+    info_.capabilities = {"tls1.2",         "tls1.3",        "client_cert", "sni",
+                          "hostname_check", "crl_check",     "keylog",      "rsa_kx",
+                          "no_verify",      "chain_order",   "http",        "ipv6_name",
+                          "ed25519",        "no_server_name"};
     // libssl sends unsupported_certificate for a certificate whose extended key usage forbids
     // the purpose (X509_V_ERR_INVALID_PURPOSE), as the OpenSSL-based definitions also say.
     info_.alert_reasons = {{"unsupported_certificate", "bad_purpose"}};
@@ -81,8 +82,10 @@ public:
     return std::make_unique<LocalServerRun>(config);
   }
   ClientRun run_client(const TlsConfig& config, std::uint16_t port, const CaseContext&) override {
-    std::string cmd = "tlsmatrix connect 127.0.0.1:" + std::to_string(port) + common_flags(config) +
-                      " --server-name " + shell_join({config.server_name});
+    std::string cmd =
+        "tlsmatrix connect 127.0.0.1:" + std::to_string(port) + common_flags(config) +
+        (config.server_name.empty() ? std::string(" --no-server-name")
+                                    : " --server-name " + shell_join({config.server_name}));
     if (!config.verify)
       cmd += " --no-verify";
     if (config.crl_check)

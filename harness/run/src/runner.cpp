@@ -37,7 +37,7 @@ using tlsmatrix::Error;
 // version, client certificates, CRLs, …) are asked of both.
 std::optional<Side> asked_of(const std::string& capability) {
   if (capability == "no_verify" || capability == "hostname_check" || capability == "sni" ||
-      capability == "ipv6_name")
+      capability == "ipv6_name" || capability == "no_server_name")
     return Side::client;
   if (capability == "chain_order")
     return Side::server;

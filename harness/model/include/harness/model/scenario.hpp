@@ -32,7 +32,7 @@ struct ServerSide {
 struct ClientSide {
   std::optional<std::string> cert; // PKI entity, or none
   std::vector<std::string> trust{"root"};
-  std::string server_name = "localhost";
+  std::string server_name = "localhost"; // empty: no name (JSON null), so no SNI and no name check
   bool verify = true;
   bool crl_check = false; // the client checks the server's certificate against the PKI's CRLs
 };

@@ -25,7 +25,8 @@ struct TlsConfig {
   ClientAuth client_auth = ClientAuth::none; // server only
   bool verify = true;                        // client only: verify the server certificate
   std::string server_name = "localhost";     // client only: SNI and hostname check (an IP
-                                             // literal is checked as an IP and sent as no SNI)
+                                             // literal is checked as an IP and sent as no SNI;
+                                             // empty: no SNI, no name check)
   // Client only: the server echoes the request instead of serving the resource, so the exchange
   // is complete once the request's first line (echo_marker) has come back.
   bool server_echoes = false;

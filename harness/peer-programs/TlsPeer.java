@@ -428,7 +428,12 @@ public final class TlsPeer {
         final byte[] buf = new byte[4096];
         while (!endOfHeaders(got.toString(StandardCharsets.ISO_8859_1))) {
           final int n = in.read(buf);
-          if (n < 0) break;
+          if (n < 0) {
+            // No request, no resource: the client closed (or refused) after the handshake.
+            say.line("ERROR read EOF the client closed before its request was complete");
+            conn.close();
+            return 1;
+          }
           got.write(buf, 0, n);
         }
         final OutputStream out = conn.getOutputStream();

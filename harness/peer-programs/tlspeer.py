@@ -155,7 +155,10 @@ def handle(ctx, raw, prefix):
         while b"\r\n\r\n" not in data and b"\n\n" not in data:
             chunk = conn.recv(4096)
             if not chunk:
-                break
+                # No request, no resource: the client closed (or refused) after the handshake.
+                say("ERROR read EOF the client closed before its request was complete", prefix=prefix)
+                conn.close()
+                return 1
             data += chunk
         conn.sendall(f"HTTP/1.0 200 OK\r\n\r\ntlsmatrix-ok client={who}\n".encode())
     except (ssl.SSLError, OSError) as e:

@@ -68,15 +68,19 @@ ExpectationEntry parse_entry(const fs::path& file, const std::string& at, const 
   for (const auto& [key, value] : j.items()) {
     const std::string p = at + "/" + key;
     if (key == "scenario" || key == "tls" || key == "client" || key == "server" || key == "peer") {
-      std::string glob = get_string(file, p, value);
-      check_glob(file, p, glob);
-      if (key == "tls" && !common::glob_match(glob, "1.2") && !common::glob_match(glob, "1.3"))
-        invalid(file, p, "\"" + glob + "\" matches neither 1.2 nor 1.3");
+      std::vector<std::string> globs = get_list(file, p, value);
+      for (std::size_t i = 0; i < globs.size(); ++i) {
+        const std::string at_i = p + (value.is_array() ? "/" + std::to_string(i) : "");
+        check_glob(file, at_i, globs[i]);
+        if (key == "tls" && !common::glob_match(globs[i], "1.2") &&
+            !common::glob_match(globs[i], "1.3"))
+          invalid(file, at_i, "\"" + globs[i] + "\" matches neither 1.2 nor 1.3");
+      }
       (key == "scenario" ? e.scenario
        : key == "tls"    ? e.tls
        : key == "client" ? e.client
        : key == "server" ? e.server
-                         : e.peer) = glob;
+                         : e.peer) = std::move(globs);
     } else if (key == "grades") {
       e.grades = get_list(file, p, value);
       for (std::size_t i = 0; i < e.grades.size(); ++i)
@@ -152,9 +156,12 @@ Expectations load_expectations(const fs::path& file) {
 bool entry_matches_cell(const ExpectationEntry& entry, const std::string& scenario,
                         const std::string& tls, const std::string& client,
                         const std::string& server) {
-  return common::glob_match(entry.scenario, scenario) && common::glob_match(entry.tls, tls) &&
-         common::glob_match(entry.client, client) && common::glob_match(entry.server, server) &&
-         (common::glob_match(entry.peer, client) || common::glob_match(entry.peer, server));
+  auto any = [](const std::vector<std::string>& globs, const std::string& part) {
+    return std::any_of(globs.begin(), globs.end(),
+                       [&](const std::string& g) { return common::glob_match(g, part); });
+  };
+  return any(entry.scenario, scenario) && any(entry.tls, tls) && any(entry.client, client) &&
+         any(entry.server, server) && (any(entry.peer, client) || any(entry.peer, server));
 }
 
 const ExpectationEntry* find_expectation(const Expectations& e, const std::string& scenario,

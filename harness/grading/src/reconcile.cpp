@@ -129,6 +129,15 @@ ResourceDelivery reconcile(SideObservation& client, SideObservation& server,
     }
     if (unreadable && d.on_wire == false)
       d.on_wire.reset(); // what we could read did not carry it; what we could not might have
+    bool client_unreadable = false;
+    d.requested = false;
+    for (const auto& e : *trace)
+      if (e.direction == Direction::client_to_server && e.kind == EventKind::application_data)
+        d.requested = true;
+      else if (e.direction == Direction::client_to_server && e.kind == EventKind::encrypted)
+        client_unreadable = true;
+    if (client_unreadable && d.requested == false)
+      d.requested.reset();
   }
   d.delivered = d.served || d.received || d.on_wire == true;
   const std::string what = server_echoes ? "the echo" : "the resource";
@@ -144,8 +153,12 @@ ResourceDelivery reconcile(SideObservation& client, SideObservation& server,
   for (auto [o, side] : {std::pair{&client, Side::client}, std::pair{&server, Side::server}}) {
     const AlertReasons* own_meanings = side == Side::client ? meanings.client : meanings.server;
     const AlertReasons* peer_meanings = side == Side::client ? meanings.server : meanings.client;
+    // A server that answered no request (it read the client's close as an empty one) proves
+    // nothing of the client: the client went on only if it got the resource or asked for it.
+    const bool went_on =
+        d.delivered && (side == Side::server || d.received || d.requested != false);
     // Rule 1: the resource decides "accepted".
-    if (d.delivered && (o->outcome == Outcome::rejected || o->outcome == Outcome::error)) {
+    if (went_on && (o->outcome == Outcome::rejected || o->outcome == Outcome::error)) {
       const bool claimed_rejection = o->outcome == Outcome::rejected;
       overrule(*o, claimed_rejection,
                claim_text(*o) + (claimed_rejection ? " but continued: " : " after the exchange: ") +
@@ -156,7 +169,7 @@ ResourceDelivery reconcile(SideObservation& client, SideObservation& server,
       o->reason_source = ReasonSource::none;
       continue;
     }
-    if (d.delivered || o->outcome == Outcome::refused)
+    if (went_on || o->outcome == Outcome::refused)
       continue;
     const auto sent = fatal_alert_sent(*o, side, trace);
     // Rule 2: a claimed completion with a fatal alert sent is a rejection, and a conflict.

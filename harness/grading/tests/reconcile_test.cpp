@@ -142,6 +142,25 @@ TEST(Reconcile, ReceiptOrWireAloneProvesDelivery) {
   EXPECT_EQ(c.client.outcome, Outcome::completed);
 }
 
+// Rule 1 needs the client to have gone on: Node's TLS 1.2 client finished the handshake, found
+// the expired certificate and closed without a word; our Python server (before it learnt not to)
+// read the close as an empty request and sent the page into the closed connection. The page
+// crossed the wire, but the client asked for nothing: it rejected.
+// (From `run --cross`: server-expired/1.2/node->python.)
+TEST(Reconcile, AnAnswerToNoRequestIsNotTheClientGoingOn) {
+  auto c = load("unsolicited-answer");
+  ASSERT_EQ(c.client.outcome, Outcome::rejected);
+  const auto d = reconcile(c.client, c.server, &c.trace, false);
+  EXPECT_TRUE(d.delivered);
+  EXPECT_EQ(d.on_wire, true);
+  EXPECT_EQ(d.requested, false);
+  EXPECT_EQ(c.client.outcome, Outcome::rejected);
+  EXPECT_EQ(c.client.reason, "expired");
+  EXPECT_FALSE(c.client.overruled);
+  EXPECT_EQ(grade_case(expecting_rejection_by(Side::client, "expired"), c.client, c.server).grade,
+            Grade::pass);
+}
+
 // Rule 1, server side: s_server -verify without -verify_return_error logs the untrusted client
 // certificate and serves the page.
 TEST(Reconcile, AdvisoryServerThatServedTheResourceAccepted) {

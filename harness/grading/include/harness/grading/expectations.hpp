@@ -11,11 +11,12 @@
 
 namespace harness {
 
-// One entry. Globs (* and ?) over the parts of a case id "<scenario>/<tls>/<client>-><server>";
-// `peer` matches when the client or the server matches. `grades` and `reasons` (globs over the
+// One entry. Globs (* and ?) over the parts of a case id "<scenario>/<tls>/<client>-><server>",
+// each part one glob or a list of them (any may match); `peer` matches when the client or the
+// server matches. `grades` and `reasons` (globs over the
 // verdict's canonical reason) narrow which observed failures the entry covers; empty: any.
 struct ExpectationEntry {
-  std::string scenario = "*", tls = "*", client = "*", server = "*", peer = "*";
+  std::vector<std::string> scenario{"*"}, tls{"*"}, client{"*"}, server{"*"}, peer{"*"};
   std::vector<std::string> grades;
   std::vector<std::string> reasons;
   std::string reason; // why this deviation is known (mandatory)

@@ -47,6 +47,10 @@ struct ResourceDelivery {
   // The trace: a decrypted server->client record carrying it (true), application data we could
   // read that did not (false), or nothing readable (nullopt: no trace, or no keys).
   std::optional<bool> on_wire;
+  // The trace: the client's request (client->server application data) crossed the wire (true),
+  // the client's records were all readable and none carried one (false), or we cannot tell.
+  // A client that sent no request did not go on, whatever the server then sent it.
+  std::optional<bool> requested;
   std::string evidence; // for people: "served by the server; received by the client; on the wire"
 };
 

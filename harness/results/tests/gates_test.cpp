@@ -255,7 +255,8 @@ TEST(Expectations, MatchByGlobsGradesAndReasons) {
     {"scenario": "server-*", "client": "nss", "grades": ["wrong_reason"],
      "reasons": ["expired", "invalid_?a"], "reason": "NSS words it differently"},
     {"peer": "gnutls", "tls": "1.2", "reason": "gnutls-serv in 1.2"},
-    {"server": "node", "racy": true, "reason": "a reset races the EOF"})");
+    {"server": "node", "racy": true, "reason": "a reset races the EOF"},
+    {"client": "java", "server": ["local", "open*"], "reason": "JSSE against two servers"})");
   auto match = [&](const std::string& scenario, const std::string& tls, const std::string& client,
                    const std::string& server, const std::string& grade, const std::string& reason) {
     const auto* m = harness::find_expectation(e, scenario, tls, client, server, grade, reason);
@@ -282,6 +283,10 @@ TEST(Expectations, MatchByGlobsGradesAndReasons) {
             "/entries/2");
   EXPECT_EQ(match("client-expired", "1.3", "local", "node", "pass", "expired"), "")
       << "a racy deviation that did not happen is no unexpected pass";
+  // A list of globs: any of them may match.
+  EXPECT_EQ(match("x", "1.3", "java", "local", "fail", ""), "/entries/3");
+  EXPECT_EQ(match("x", "1.3", "java", "openssl", "fail", ""), "/entries/3");
+  EXPECT_EQ(match("x", "1.3", "java", "go", "fail", ""), "");
 }
 
 TEST(Baseline, MergedRunsKeepRacyBehavioursAsAlternatives) {
@@ -410,6 +415,10 @@ TEST(Expectations, MalformedFilesNameFileAndPointer) {
       {R"({"version": 1, "entries": [{"reasons": [], "reason": "r"}]})", "/entries/0/reasons"},
       {R"({"version": 1, "entries": [{"server": 3, "reason": "r"}]})",
        "/entries/0/server: expected a string"},
+      {R"({"version": 1, "entries": [{"server": ["local", "a/b"], "reason": "r"}]})",
+       "/entries/0/server/1: bad pattern"},
+      {R"({"version": 1, "entries": [{"tls": ["1.2", "2"], "reason": "r"}]})",
+       "/entries/0/tls/1"},
       {R"({"version": 1, "entries": {}})", "/entries: expected an array"},
       {R"({"entries": []})", "/version: missing"},
       {R"({"version": 1, "entries": [], "extra": 1})", "/extra: unknown key"},
@@ -560,9 +569,9 @@ namespace {
 TEST(RunDiff, AGradeFlipWithinARacyEntryIsRacyNotAChange) {
   harness::Expectations e;
   harness::ExpectationEntry racy;
-  racy.scenario = "client-*";
-  racy.tls = "1.3";
-  racy.server = "node";
+  racy.scenario = {"client-*"};
+  racy.tls = {"1.3"};
+  racy.server = {"node"};
   racy.grades = {"wrong_reason"};
   racy.racy = true;
   racy.reason = "Node closes without an alert";

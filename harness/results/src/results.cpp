@@ -181,7 +181,9 @@ std::string render_unmapped(const json& results) {
   std::string out = "\nunmapped reasons (an adapter's defect: neither output nor wire said why): " +
                     std::to_string(u.value("count", 0)) + " of " +
                     std::to_string(u.value("rejecting_sides", 0)) + " rejecting sides —";
-  for (const auto& [peer, counts] : u.value("by_peer", json::object()).items())
+  const json by_peer =
+      u.value("by_peer", json::object()); // a named copy: items() only refers to it
+  for (const auto& [peer, counts] : by_peer.items())
     if (counts.value("unmapped", 0) > 0)
       out += " " + peer + " " + std::to_string(counts.value("unmapped", 0));
   return out + "\n";

@@ -30,7 +30,9 @@ constexpr std::array<std::string_view, 4> coverable = {"wrong_reason", "fail", "
 
 // Case ids are made of scenario ids, versions and peer names: no spaces, no '/' inside a part,
 // no "->", and glob_match knows only * and ?, so brackets are a mistake, not a character class.
-void check_glob(const fs::path& file, const std::string& pointer, const std::string& glob) {
+void check_glob(const fs::path& file, const std::string& pointer, std::string glob) {
+  if (glob.starts_with("!")) // an exclusion, in a list of globs
+    glob.erase(0, 1);
   if (glob.empty())
     invalid(file, pointer, "empty pattern (use \"*\" for any)");
   for (const char c : glob)
@@ -100,12 +102,18 @@ ExpectationEntry parse_entry(const fs::path& file, const std::string& at, const 
       if (!value.is_boolean())
         invalid(file, p, "expected true or false, got " + std::string(value.type_name()));
       e.racy = value.get<bool>();
+    } else if (key == "checks") {
+      e.checks = get_list(file, p, value);
+      for (std::size_t i = 0; i < e.checks.size(); ++i)
+        if (e.checks[i] != "alerts" && e.checks[i] != "flow")
+          invalid(file, p + (value.is_array() ? "/" + std::to_string(i) : ""),
+                  "expected alerts or flow, got \"" + e.checks[i] + "\"");
     } else if (key == "note") {
       get_string(file, p, value); // free text for people, e.g. how it was checked
     } else {
       invalid(file, p,
               "unknown key (expected scenario, tls, client, server, peer, grades, reasons, "
-              "reason, racy, note)");
+              "checks, reason, racy, note)");
     }
   }
   if (e.reason.empty())
@@ -156,9 +164,19 @@ Expectations load_expectations(const fs::path& file) {
 bool entry_matches_cell(const ExpectationEntry& entry, const std::string& scenario,
                         const std::string& tls, const std::string& client,
                         const std::string& server) {
+  // Any glob matches and no "!glob" does (a list of exclusions alone starts from "*").
   auto any = [](const std::vector<std::string>& globs, const std::string& part) {
-    return std::any_of(globs.begin(), globs.end(),
-                       [&](const std::string& g) { return common::glob_match(g, part); });
+    bool included = false, only_exclusions = true;
+    for (const auto& g : globs) {
+      if (g.starts_with("!")) {
+        if (common::glob_match(g.substr(1), part))
+          return false;
+      } else {
+        only_exclusions = false;
+        included = included || common::glob_match(g, part);
+      }
+    }
+    return included || only_exclusions;
   };
   return any(entry.scenario, scenario) && any(entry.tls, tls) && any(entry.client, client) &&
          any(entry.server, server) && (any(entry.peer, client) || any(entry.peer, server));
@@ -167,12 +185,18 @@ bool entry_matches_cell(const ExpectationEntry& entry, const std::string& scenar
 const ExpectationEntry* find_expectation(const Expectations& e, const std::string& scenario,
                                          const std::string& tls, const std::string& client,
                                          const std::string& server, const std::string& grade,
-                                         const std::string& reason) {
+                                         const std::string& reason, CellChecks checks) {
   if (grade == "not_applicable")
     return nullptr; // nothing ran: there is no behaviour to excuse
   const bool passed = grade == "pass";
+  auto checked = [&](const ExpectationEntry& entry) {
+    return entry.checks.empty() ||
+           std::any_of(entry.checks.begin(), entry.checks.end(), [&](const std::string& c) {
+             return c == "alerts" ? checks.alerts : checks.flow;
+           });
+  };
   for (const auto& entry : e.entries) {
-    if (!entry_matches_cell(entry, scenario, tls, client, server))
+    if (!entry_matches_cell(entry, scenario, tls, client, server) || !checked(entry))
       continue;
     if (passed) {
       // A pass says the deviation is gone, for an entry that speaks about this cell: not for a
@@ -204,9 +228,19 @@ void apply_expectations(const Expectations& e, CaseResult& r) {
   v.original.reset();
   v.expectation.clear();
   v.expectation_ref.clear();
+  const Expectation& expect = r.spec.scenario->expect;
+  // A check the wire could not show (records left encrypted: no key log) did not happen: the
+  // flow, unless every record was read; the alerts, unless one was seen.
+  const bool readable = std::none_of(r.trace.begin(), r.trace.end(), [](const auto& ev) {
+    return ev.kind == wire::EventKind::encrypted;
+  });
+  const CellChecks checks{
+      (readable || !v.alert.empty()) && !expect.alerts.empty(),
+      readable && std::any_of(expect.flows.begin(), expect.flows.end(),
+                              [&](const auto& f) { return f.first == r.spec.version; })};
   const auto* entry = find_expectation(
       e, r.spec.scenario->id, std::string(to_string(r.spec.version)), r.spec.client->info().name,
-      r.spec.server->info().name, std::string(to_string(own)), v.reason);
+      r.spec.server->info().name, std::string(to_string(own)), v.reason, checks);
   if (entry == nullptr)
     return;
   v.original = own;
@@ -230,9 +264,23 @@ void apply_expectations(const Expectations& e, nlohmann::ordered_json& results, 
     const std::string reason = v.contains("reason") && v["reason"].is_string()
                                    ? v["reason"].get<std::string>()
                                    : std::string();
-    const auto* entry = find_expectation(
-        e, c["scenario"].get<std::string>(), c["tls"].get<std::string>(),
-        c["client"].get<std::string>(), c["server"].get<std::string>(), own, reason);
+    const std::string tls = c["tls"].get<std::string>();
+    CellChecks checks;
+    if (c.contains("expect") && c["expect"].is_object()) { // results.json keeps each case's
+      const auto& x = c["expect"];
+      bool readable = true;
+      if (c.contains("trace") && c["trace"].is_array())
+        for (const auto& ev : c["trace"])
+          readable = readable && !(ev.is_object() && ev.value("kind", "") == "encrypted");
+      const bool alert_seen = v.contains("alert") && v["alert"].is_string();
+      checks.alerts = (readable || alert_seen) && x.contains("alerts") && x["alerts"].is_array() &&
+                      !x["alerts"].empty();
+      checks.flow = readable && x.contains("flow") &&
+                    (x["flow"].is_array() || (x["flow"].is_object() && x["flow"].contains(tls)));
+    }
+    const auto* entry =
+        find_expectation(e, c["scenario"].get<std::string>(), tls, c["client"].get<std::string>(),
+                         c["server"].get<std::string>(), own, reason, checks);
     if (entry != nullptr) {
       const std::string detail =
           v.contains("detail") && v["detail"].is_string() ? v["detail"].get<std::string>() : "";

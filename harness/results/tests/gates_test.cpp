@@ -256,7 +256,9 @@ TEST(Expectations, MatchByGlobsGradesAndReasons) {
      "reasons": ["expired", "invalid_?a"], "reason": "NSS words it differently"},
     {"peer": "gnutls", "tls": "1.2", "reason": "gnutls-serv in 1.2"},
     {"server": "node", "racy": true, "reason": "a reset races the EOF"},
-    {"client": "java", "server": ["local", "open*"], "reason": "JSSE against two servers"})");
+    {"client": "java", "server": ["local", "open*"], "reason": "JSSE against two servers"},
+    {"scenario": ["client-*", "!client-key-mismatch"], "client": "go", "checks": "alerts",
+     "reason": "alerts"})");
   auto match = [&](const std::string& scenario, const std::string& tls, const std::string& client,
                    const std::string& server, const std::string& grade, const std::string& reason) {
     const auto* m = harness::find_expectation(e, scenario, tls, client, server, grade, reason);
@@ -287,6 +289,16 @@ TEST(Expectations, MatchByGlobsGradesAndReasons) {
   EXPECT_EQ(match("x", "1.3", "java", "local", "fail", ""), "/entries/3");
   EXPECT_EQ(match("x", "1.3", "java", "openssl", "fail", ""), "/entries/3");
   EXPECT_EQ(match("x", "1.3", "java", "go", "fail", ""), "");
+  // "!glob" excludes; `checks` limits the entry to scenarios that have those checks.
+  EXPECT_EQ(match("client-expired", "1.3", "go", "go", "fail", ""), "/entries/4");
+  EXPECT_EQ(match("client-key-mismatch", "1.3", "go", "go", "fail", ""), "");
+  EXPECT_EQ(harness::find_expectation(e, "client-expired", "1.3", "go", "go", "fail", "",
+                                      {.alerts = false, .flow = true}),
+            nullptr);
+  EXPECT_EQ(harness::find_expectation(e, "client-expired", "1.3", "go", "go", "pass", "",
+                                      {.alerts = false, .flow = true}),
+            nullptr)
+      << "a pass of a scenario without the checks says nothing of the deviation";
 }
 
 TEST(Baseline, MergedRunsKeepRacyBehavioursAsAlternatives) {
@@ -417,8 +429,11 @@ TEST(Expectations, MalformedFilesNameFileAndPointer) {
        "/entries/0/server: expected a string"},
       {R"({"version": 1, "entries": [{"server": ["local", "a/b"], "reason": "r"}]})",
        "/entries/0/server/1: bad pattern"},
-      {R"({"version": 1, "entries": [{"tls": ["1.2", "2"], "reason": "r"}]})",
-       "/entries/0/tls/1"},
+      {R"({"version": 1, "entries": [{"tls": ["1.2", "2"], "reason": "r"}]})", "/entries/0/tls/1"},
+      {R"({"version": 1, "entries": [{"client": "!", "reason": "r"}]})",
+       "/entries/0/client: empty"},
+      {R"({"version": 1, "entries": [{"checks": ["alert"], "reason": "r"}]})",
+       "/entries/0/checks/0: expected alerts or flow"},
       {R"({"version": 1, "entries": {}})", "/entries: expected an array"},
       {R"({"entries": []})", "/version: missing"},
       {R"({"version": 1, "entries": [], "extra": 1})", "/extra: unknown key"},

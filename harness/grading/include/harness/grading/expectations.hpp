@@ -21,7 +21,10 @@ struct ExpectationEntry {
   std::vector<std::string> reasons;
   std::string reason; // why this deviation is known (mandatory)
   bool racy = false;  // the deviation depends on timing: a pass is then just a pass
-  std::string ref;    // "FILE#/entries/3", for messages and results.json
+  // "alerts", "flow": the deviation shows only in these checks of a scenario, so the entry covers
+  // only cells whose scenario has one of them (expect.alerts, expect.flow for the cell's version).
+  std::vector<std::string> checks;
+  std::string ref; // "FILE#/entries/3", for messages and results.json
 };
 
 struct Expectations {
@@ -43,10 +46,15 @@ struct Expectations {
 // The first entry covering a case with this id parts and verdict, or nullptr. A passing case is
 // covered by an entry whose globs match (its grades/reasons are ignored: the deviation is gone)
 // unless the entry is racy; not_applicable is never covered.
+// What a cell's scenario checks besides the result (for entries with `checks`).
+struct CellChecks {
+  bool alerts = true; // expect.alerts is not empty, and the wire was readable
+  bool flow = true;   // expect.flow has a flow for the cell's version, and the wire was readable
+};
 [[nodiscard]] const ExpectationEntry*
 find_expectation(const Expectations& e, const std::string& scenario, const std::string& tls,
                  const std::string& client, const std::string& server, const std::string& grade,
-                 const std::string& reason);
+                 const std::string& reason, CellChecks checks = {});
 
 // Regrades one case: a covered failure becomes expected_failure, a covered pass unexpected_pass;
 // Verdict::original keeps the case's own grade. Idempotent.

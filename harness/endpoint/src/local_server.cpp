@@ -130,6 +130,8 @@ struct LocalServer::Impl {
   // A pending connection before the deadline, or an invalid Fd.
   Fd accept_until(Clock::time_point deadline) const {
     while (wait_for(listener.get(), POLLIN, deadline)) {
+      if (cancelled.load())
+        return Fd();
       Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (conn.valid())
         return conn;
@@ -145,6 +147,7 @@ struct LocalServer::Impl {
   std::unique_ptr<tls::KeyLogFile> keylog;
   Fd listener;
   std::uint16_t port = 0;
+  std::atomic<bool> cancelled{false};
 };
 
 LocalServer::LocalServer(const TlsConfig& config, std::uint16_t port)
@@ -154,6 +157,12 @@ LocalServer::~LocalServer() = default;
 
 std::uint16_t LocalServer::port() const {
   return impl_->port;
+}
+
+void LocalServer::stop_waiting() {
+  impl_->cancelled = true;
+  // Shutting a listening socket down wakes a poll() or accept() blocked on it (Linux).
+  ::shutdown(impl_->listener.get(), SHUT_RDWR);
 }
 
 SideObservation LocalServer::serve_one() {

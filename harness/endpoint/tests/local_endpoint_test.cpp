@@ -302,6 +302,18 @@ TEST_P(LocalEndpointTest, OneWayCompletesAnonymously) {
   EXPECT_TRUE(e.client.error_text.empty());
 }
 
+// A case whose client refused before it connected: the server stops waiting when told, not at
+// its timeout (which would hold the case's slot for all of it).
+TEST_P(LocalEndpointTest, ServerStopsWaitingForAClientThatNeverCame) {
+  TlsConfig config = server("server");
+  config.timeout = 60s;
+  LocalServer srv(config);
+  auto served = std::async(std::launch::async, [&srv] { return srv.serve_one(); });
+  srv.stop_waiting();
+  ASSERT_EQ(served.wait_for(30s), std::future_status::ready) << "still waiting for a connection";
+  EXPECT_EQ(served.get().outcome, Outcome::timeout);
+}
+
 TEST_P(LocalEndpointTest, MutualAuthNamesTheClient) {
   const auto e = exchange(server("server", ClientAuth::require), client("client"));
   TRACE_EXCHANGE(e);

@@ -41,7 +41,9 @@ public:
   }
   std::string command_line() const override { return command_; }
   ~LocalServerRun() override {
-    // serve_one() is bounded by the config's timeout; the future's destructor joins the thread.
+    // Unfinished (the client refused before it connected): stop waiting for the connection, so
+    // the future's destructor, which joins the thread, does not wait out the case's timeout.
+    server_->stop_waiting();
   }
   std::uint16_t port() const override { return server_->port(); }
   SideObservation finish(std::chrono::milliseconds deadline) override {

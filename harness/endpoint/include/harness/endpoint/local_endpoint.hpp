@@ -55,6 +55,10 @@ public:
   // Accepts one connection and serves it to the end (or config.timeout). No connection within
   // config.timeout: outcome timeout, phase tcp.
   [[nodiscard]] SideObservation serve_one();
+  // Makes a serve_one() still waiting for its connection return at once (outcome timeout), from
+  // any thread: for a case whose client refused before it connected. A connection already
+  // accepted is served to its end.
+  void stop_waiting();
   // Serves connections one after the other until `stop` becomes true (checked at least every
   // 100 ms between connections); `on_connection` is called with each connection's observation.
   void serve_forever(const std::atomic<bool>& stop,

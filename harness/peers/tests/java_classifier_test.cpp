@@ -202,6 +202,8 @@ const testing_support::DefectCapture java_defects[] = {
     {"defect-server-v1-issuer", "1.3", harness::Side::client, harness::Outcome::rejected,
      "invalid_ca"},
     // A key that does not match its certificate, presented by gnutls (ours refuses to present it).
+    {"defect-server-key-mismatch-vs-botan", "1.2", harness::Side::client,
+     harness::Outcome::rejected, "bad_signature"},
     {"defect-client-key-mismatch-vs-gnutls", "1.2", harness::Side::server,
      harness::Outcome::rejected, "bad_signature"},
     {"defect-client-key-mismatch-vs-gnutls", "1.3", harness::Side::server,

@@ -9,3 +9,5 @@ here=$(dirname "$0")
 "$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" java "$@"
 # a mismatched key that only gnutls presents (ours refuses it): java verifying it
 "$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" --filter '*key-mismatch*' --against gnutls java "$@"
+# botan presenting a mismatched key (TLS 1.2 only): JSSE verifying its ServerKeyExchange
+"$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" --filter 'defect-server-key-mismatch/*' --against botan java "$@"

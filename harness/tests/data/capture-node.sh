@@ -9,3 +9,5 @@ here=$(dirname "$0")
 "$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" node "$@"
 # a mismatched key that only java presents (ours refuses it): node verifying it
 "$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" --filter '*key-mismatch*' --against java node "$@"
+# JSSE presenting a badly signed client certificate: Node's server reports it in words of its own
+"$here/capture-from-run.sh" --scenarios "$here/defect-scenarios" --filter 'defect-client-bad-signature/*' --against java node "$@"

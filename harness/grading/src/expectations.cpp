@@ -121,6 +121,14 @@ ExpectationEntry parse_entry(const fs::path& file, const std::string& at, const 
   return e;
 }
 
+// What a cell's scenario checks, as far as its wire could show it: a check the wire could not show
+// (records left encrypted for want of a key log) did not happen — the flow unless every record
+// was read, the alerts unless one was seen.
+CellChecks cell_checks(bool alerts_expected, bool flow_expected, bool wire_readable,
+                       bool alert_seen) {
+  return {alerts_expected && (wire_readable || alert_seen), flow_expected && wire_readable};
+}
+
 } // namespace
 
 Expectations load_expectations(const fs::path& file) {
@@ -229,15 +237,13 @@ void apply_expectations(const Expectations& e, CaseResult& r) {
   v.expectation.clear();
   v.expectation_ref.clear();
   const Expectation& expect = r.spec.scenario->expect;
-  // A check the wire could not show (records left encrypted: no key log) did not happen: the
-  // flow, unless every record was read; the alerts, unless one was seen.
-  const bool readable = std::none_of(r.trace.begin(), r.trace.end(), [](const auto& ev) {
-    return ev.kind == wire::EventKind::encrypted;
-  });
-  const CellChecks checks{
-      (readable || !v.alert.empty()) && !expect.alerts.empty(),
-      readable && std::any_of(expect.flows.begin(), expect.flows.end(),
-                              [&](const auto& f) { return f.first == r.spec.version; })};
+  const CellChecks checks = cell_checks(
+      !expect.alerts.empty(),
+      std::any_of(expect.flows.begin(), expect.flows.end(),
+                  [&](const auto& f) { return f.first == r.spec.version; }),
+      std::none_of(r.trace.begin(), r.trace.end(),
+                   [](const auto& ev) { return ev.kind == wire::EventKind::encrypted; }),
+      !v.alert.empty());
   const auto* entry = find_expectation(
       e, r.spec.scenario->id, std::string(to_string(r.spec.version)), r.spec.client->info().name,
       r.spec.server->info().name, std::string(to_string(own)), v.reason, checks);
@@ -272,11 +278,11 @@ void apply_expectations(const Expectations& e, nlohmann::ordered_json& results, 
       if (c.contains("trace") && c["trace"].is_array())
         for (const auto& ev : c["trace"])
           readable = readable && !(ev.is_object() && ev.value("kind", "") == "encrypted");
-      const bool alert_seen = v.contains("alert") && v["alert"].is_string();
-      checks.alerts = (readable || alert_seen) && x.contains("alerts") && x["alerts"].is_array() &&
-                      !x["alerts"].empty();
-      checks.flow = readable && x.contains("flow") &&
-                    (x["flow"].is_array() || (x["flow"].is_object() && x["flow"].contains(tls)));
+      checks =
+          cell_checks(x.contains("alerts") && x["alerts"].is_array() && !x["alerts"].empty(),
+                      x.contains("flow") && (x["flow"].is_array() ||
+                                             (x["flow"].is_object() && x["flow"].contains(tls))),
+                      readable, v.contains("alert") && v["alert"].is_string());
     }
     const auto* entry =
         find_expectation(e, c["scenario"].get<std::string>(), tls, c["client"].get<std::string>(),
